@@ -1,0 +1,95 @@
+"""Logging in logfmt or JSON (node_exporter's --log.format), and rate-limited error logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+
+LOG = logging.getLogger("fctarget_exporter")
+
+
+def _logfmt_value(value: str) -> str:
+    if value == "" or any(c in value for c in ' ="\\\n'):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    return value
+
+
+class LogfmtFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        fields = [
+            ("time", f"{ts}.{int(record.msecs):03d}Z"),
+            ("level", record.levelname.lower()),
+            ("source", f"{record.module}.py:{record.lineno}"),
+            ("msg", record.getMessage()),
+        ]
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            fields.extend((str(k), str(v)) for k, v in extra.items())
+        if record.exc_info:
+            fields.append(("err", self.formatException(record.exc_info)))
+        return " ".join(f"{k}={_logfmt_value(v)}" for k, v in fields)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        obj: dict[str, str] = {
+            "time": f"{ts}.{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "source": f"{record.module}.py:{record.lineno}",
+            "msg": record.getMessage(),
+        }
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            obj.update({str(k): str(v) for k, v in extra.items()})
+        if record.exc_info:
+            obj["err"] = self.formatException(record.exc_info)
+        return json.dumps(obj, sort_keys=False)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper()))
+    # aiohttp logs every request at info level; an exporter scraped every 15 s should not.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+class RateLimitedLog:
+    """Logs each distinct error key once, then at most once per `interval` seconds.
+
+    Collectors report the same broken file on every scrape; without this a host with one bad
+    LUN would write a log line every 15 seconds forever.
+    """
+
+    def __init__(self, logger: logging.Logger, interval: float = 3600.0) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def error(self, key: str, message: str, **fields: object) -> bool:
+        """Log `message` unless `key` was logged within the interval; True if it was logged."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self._interval:
+                self._suppressed[key] = self._suppressed.get(key, 0) + 1
+                return False
+            self._last[key] = now
+            suppressed = self._suppressed.pop(key, 0)
+            if len(self._last) > 10000:  # bound memory if keys are unbounded (e.g. per-file)
+                self._last.clear()
+        extra = {k: str(v) for k, v in fields.items()}
+        if suppressed:
+            extra["suppressed_repeats"] = str(suppressed)
+        self._logger.error(message, extra={"fields": extra})
+        return True
