@@ -20,7 +20,7 @@ from exporter import __version__
 from exporter.collector import REGISTRY, Collector, CollectorContext
 from exporter.logsetup import LOG, RateLimitedLog, setup_logging
 from exporter.paths import HostPaths
-from exporter.scrape import Scraper, encode
+from exporter.scrape import Scraper
 
 # 9100-9999 hold Prometheus's default port allocations and are full; 19181 lies outside that
 # range, below the ephemeral range (32768+) and is not an IANA-registered service port.
@@ -229,7 +229,8 @@ async def collect_once(scraper: Scraper) -> tuple[bytes, list[str]]:
         metrics = await scraper.collect()
     finally:
         await scraper.stop()
-    return await asyncio.to_thread(encode, metrics, False), scraper.failed(metrics)
+    body = await asyncio.to_thread(scraper.encoder.encode, metrics, False)
+    return body, scraper.failed(metrics)
 
 
 async def serve(

@@ -19,25 +19,48 @@ NAMESPACE = "fctarget"
 
 
 class Family:
-    """One metric family under construction; `add` appends a sample."""
+    """One metric family under construction; `add` appends a sample.
 
-    __slots__ = ("_seen", "labelnames", "metric")
+    Samples are kept as (label values, value) rows rather than prometheus_client Sample objects:
+    building a dict per sample is the dominant cost on large hosts, and the encoder
+    (exporter/encode.py) renders rows directly.
+    """
 
-    def __init__(self, metric: Metric, labelnames: Sequence[str]) -> None:
-        self.metric = metric
+    __slots__ = ("documentation", "kind", "labelnames", "name", "rows")
+
+    def __init__(self, name: str, documentation: str, kind: str, labelnames: Sequence[str]) -> None:
+        self.name = name  # counters: without the _total suffix, as prometheus_client keeps it
+        self.documentation = documentation
+        self.kind = kind  # "counter" | "gauge"
         self.labelnames = tuple(labelnames)
-        self._seen: set[tuple[str, ...]] = set()
+        self.rows: dict[tuple[str, ...], float] = {}
 
     def add(self, labelvalues: Sequence[str], value: float) -> None:
         key = tuple(labelvalues)
         if len(key) != len(self.labelnames):
-            raise ValueError(f"{self.metric.name}: {len(key)} label values for {self.labelnames}")
-        if key in self._seen:  # a duplicate series would make the whole exposition invalid
-            return
-        self._seen.add(key)
-        labels = dict(zip(self.labelnames, key, strict=True))
-        name = self.metric.name + ("_total" if self.metric.type == "counter" else "")
-        self.metric.add_sample(name, labels, float(value))
+            raise ValueError(f"{self.name}: {len(key)} label values for {self.labelnames}")
+        # First one wins: a duplicate series would make the whole exposition invalid.
+        self.rows.setdefault(key, float(value))
+
+    @property
+    def sample_name(self) -> str:
+        return self.name + "_total" if self.kind == "counter" else self.name
+
+    @property
+    def metric(self) -> Metric:
+        return self.to_metric()
+
+    def to_metric(self) -> Metric:
+        """The equivalent prometheus_client family (tests and the reference encoder use it)."""
+        metric: Metric
+        if self.kind == "counter":
+            metric = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        else:
+            metric = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        metric.samples = []
+        for key, value in self.rows.items():
+            metric.add_sample(self.sample_name, dict(zip(self.labelnames, key, strict=True)), value)
+        return metric
 
 
 @dataclass
@@ -51,16 +74,8 @@ class Output:
 
     def _family(self, name: str, doc: str, labelnames: Sequence[str], kind: str) -> Family:
         fam = self.families.get(name)
-        if fam is not None:
-            return fam
-        metric: Metric
-        if kind == "counter":
-            metric = CounterMetricFamily(name, doc, labels=list(labelnames))
-        else:
-            metric = GaugeMetricFamily(name, doc, labels=list(labelnames))
-        metric.samples = []
-        fam = Family(metric, labelnames)
-        self.families[name] = fam
+        if fam is None:
+            fam = self.families[name] = Family(name, doc, kind, labelnames)
         return fam
 
     def gauge(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
@@ -81,8 +96,8 @@ class Output:
         self.errors.append(key)
         self.log.error(key, message, collector=self.collector, **fields)
 
-    def metrics(self) -> list[Metric]:
-        return [f.metric for f in self.families.values()]
+    def metrics(self) -> list[Family]:
+        return list(self.families.values())
 
 
 @dataclass
