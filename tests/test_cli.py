@@ -1,0 +1,89 @@
+"""Command-line behaviour: clear one-line errors, --version, --once, collector flags, HTTP."""
+
+from __future__ import annotations
+
+import gzip
+
+from exporter.cli import DEFAULT_PORT, build_parser, enabled_collectors, parse_listen
+from exporter.collector import REGISTRY
+from tests.exporter_proc import http_get, run_exporter, serving
+
+
+def test_bad_flag_is_one_clear_line() -> None:
+    r = run_exporter("--no-such-flag")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "unrecognized arguments: --no-such-flag" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_unreadable_path_is_one_clear_line(tmp_path: object) -> None:
+    r = run_exporter("--path.procfs", "/nonexistent/proc", "--once")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "fctarget-exporter: error: --path.procfs /nonexistent/proc: not a readable directory"
+    )
+
+
+def test_bad_listen_address() -> None:
+    r = run_exporter("--web.listen-address", "127.0.0.1", "--collector.disable-defaults")
+    assert r.returncode == 2
+    assert "has no port" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_parse_listen() -> None:
+    assert parse_listen(":19181") == ("0.0.0.0", 19181)
+    assert parse_listen("[::1]:80") == ("::1", 80)
+    assert parse_listen("127.0.0.1:1") == ("127.0.0.1", 1)
+
+
+def test_version() -> None:
+    r = run_exporter("--version")
+    assert r.returncode == 0
+    assert r.stdout.startswith("fctarget-exporter 0.")
+
+
+def test_default_port_outside_prometheus_allocations() -> None:
+    assert not 9100 <= DEFAULT_PORT <= 9999
+
+
+def test_collector_flags_toggle() -> None:
+    p = build_parser()
+    every = sorted(n for n, c in REGISTRY.items() if c.default_enabled)
+    assert enabled_collectors(p.parse_args([])) == every
+    assert enabled_collectors(p.parse_args(["--collector.disable-defaults"])) == []
+    for name in REGISTRY:
+        args = p.parse_args([f"--no-collector.{name}"])
+        assert name not in enabled_collectors(args)
+        args = p.parse_args(["--collector.disable-defaults", f"--collector.{name}"])
+        assert enabled_collectors(args) == [name]
+
+
+def test_once_without_collectors_prints_metadata() -> None:
+    r = run_exporter("--once", "--collector.disable-defaults")
+    assert r.returncode == 0, r.stderr
+    assert "fctarget_exporter_build_info{" in r.stdout
+    assert "process_resident_memory_bytes" in r.stdout
+
+
+def test_http_endpoints(tmp_path: object) -> None:
+    with serving(["--collector.disable-defaults", "--web.telemetry-path=/m"]) as (base, _):
+        status, headers, body = http_get(base + "/m")
+        assert status == 200
+        assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert b"fctarget_exporter_build_info{" in body
+        status, headers, gz = http_get(base + "/m", {"Accept-Encoding": "gzip"})
+        assert headers.get("Content-Encoding") == "gzip"
+        assert b"fctarget_exporter_build_info{" in gzip.decompress(gz)
+        status, headers, om = http_get(
+            base + "/m", {"Accept": "application/openmetrics-text;version=1.0.0"}
+        )
+        assert headers["Content-Type"].startswith("application/openmetrics-text")
+        assert om.endswith(b"# EOF\n")
+        status, _, page = http_get(base + "/")
+        assert status == 200
+        assert b'href="/m"' in page
+        assert http_get(base + "/-/healthy")[0] == 200
