@@ -38,6 +38,7 @@ unit: $(STAMP)
 
 ## Benchmark: large simulated host, scrape latency, CPU, RSS, read floor.
 bench: $(STAMP)
+	$(PY) bench/bench_io.py
 	$(PY) bench/bench.py
 
 clean:
