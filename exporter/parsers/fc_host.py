@@ -1,0 +1,349 @@
+"""Pure parsers for FC transport sysfs (`class/fc_host/hostN`) and the qla2xxx scsi_host extras.
+
+Formats (kernel 6.1 / 6.12):
+- drivers/scsi/scsi_transport_fc.c: `port_name`, `node_name`, `fabric_name` are `"0x%llx\\n"`;
+  `port_id` is `"0x%06x\\n"`; `port_state` / `port_type` come from fixed name tables; `speed` and
+  `supported_speeds` are a bitfield printer joining names with `", "` (or `"unknown"`); every
+  `statistics/*` counter is `"0x%llx\\n"` and an LLD that does not fill a field leaves it all ones.
+- drivers/scsi/qla2xxx/qla_attr.c: `link_state` ("Link Down", "Unknown Link State",
+  "Link Up - <topology>"), `total_isp_aborts` `"%d\\n"`, `port_speed` (`port_speed_str` names or
+  "Unknown"), per-host `qlini_mode` ("Supported options: ...\\nCurrent selection: <mode>\\n").
+- drivers/scsi/qla2xxx/qla_target.c: module parameter `qlini_mode` (charp, `"%s\\n"`).
+- drivers/scsi/scsi_sysfs.c: `active_mode` ("Initiator", "Target", "Initiator, Target", "unknown").
+
+Every function takes the text of one attribute and raises only ValueError.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# qla2xxx memsets its fc_host_statistics to -1 before filling what it supports (qla_attr.c
+# qla2x00_get_fc_host_stats); the whole snapshot is all ones when the chip is down.
+ALL_ONES = 0xFFFF_FFFF_FFFF_FFFF
+U64_MAX = ALL_ONES
+
+# scsi_transport_fc.c fc_port_state_names[] (6.1 = 6.12; "Marginal" since 5.11).
+PORT_STATES: tuple[str, ...] = (
+    "Unknown",
+    "Not Present",
+    "Online",
+    "Offline",
+    "Blocked",
+    "Bypassed",
+    "Diagnostics",
+    "Linkdown",
+    "Error",
+    "Loopback",
+    "Deleted",
+    "Marginal",
+)
+
+# scsi_transport_fc.c fc_port_type_names[].
+PORT_TYPES: tuple[str, ...] = (
+    "Unknown",
+    "Other",
+    "Not Present",
+    "NPort (fabric via point-to-point)",
+    "NLPort (fabric via loop)",
+    "LPort (private loop)",
+    "Point-To-Point (direct nport connection)",
+    "NPIV VPORT",
+)
+
+# qla_attr.c qla2x00_link_state_show().
+LINK_STATES: tuple[str, ...] = (
+    "Link Down",
+    "Unknown Link State",
+    "Link Up - Loop",
+    "Link Up - FL_Port",
+    "Link Up - N_Port to N_Port",
+    "Link Up - F_Port",
+)
+
+# qla_target.c MODULE_PARM_DESC(qlini_mode ...); QLA_TGT_MODE_ENABLED() is
+# `ql2x_ini_mode != QLA2XXX_INI_MODE_ENABLED`: every mode but "enabled" lets ports run as targets.
+QLINI_MODES: tuple[str, ...] = ("exclusive", "disabled", "enabled", "dual")
+
+# scsi_transport_fc.c fc_port_speed_names[] values that carry no rate.
+_NO_SPEED = frozenset({"unknown", "Not Negotiated"})
+_SPEED_RE = re.compile(r"^(\d+) Gbit$")
+_HEX_RE = re.compile(r"^0x([0-9a-fA-F]{1,16})$")
+_DEC_RE = re.compile(r"^[0-9]{1,20}$")
+_PORT_ID_RE = re.compile(r"^0x([0-9a-fA-F]{6})$")
+_MODE_RE = re.compile(r"^[a-z_]{1,32}$")
+
+
+def _one_line(text: str, what: str) -> str:
+    """The attribute value without its newline; rejects empty, multi-line or binary values."""
+    value = text.removesuffix("\n")
+    if not value:
+        raise ValueError(f"{what}: empty value")
+    if any(c in value for c in "\n\r\x00"):
+        raise ValueError(f"{what}: more than one line: {value[:40]!r}")
+    if not value.isprintable():
+        raise ValueError(f"{what}: unprintable value {value[:40]!r}")
+    return value
+
+
+def parse_u64(text: str, what: str = "value") -> int:
+    """`0x%llx` (statistics, WWNs) or, for drivers that print decimal, `%llu`."""
+    value = _one_line(text, what).strip()
+    m = _HEX_RE.match(value)
+    if m:
+        return int(m.group(1), 16)
+    if _DEC_RE.match(value):
+        n = int(value)
+        if n > U64_MAX:
+            raise ValueError(f"{what}: {value} exceeds 64 bits")
+        return n
+    raise ValueError(f"{what}: not a counter: {value[:40]!r}")
+
+
+def parse_statistic(text: str, what: str = "statistic") -> int | None:
+    """One `statistics/*` file; None when the value is all ones (not supported / chip down)."""
+    n = parse_u64(text, what)
+    return None if n == ALL_ONES else n
+
+
+def format_wwn(n: int) -> str:
+    """64-bit WWN as 8 colon-separated lowercase bytes (docs/DESIGN.md label convention)."""
+    if not 0 <= n <= U64_MAX:
+        raise ValueError(f"WWN {n:#x} out of range")
+    h = f"{n:016x}"
+    return ":".join(h[i : i + 2] for i in range(0, 16, 2))
+
+
+def parse_wwn(text: str, what: str = "port_name") -> str:
+    """`port_name` / `node_name`: `0x%llx` without zero padding -> `21:00:00:24:ff:31:4c:48`."""
+    value = _one_line(text, what).strip()
+    m = _HEX_RE.match(value)
+    if not m:
+        raise ValueError(f"{what}: not a 0x-prefixed WWN: {value[:40]!r}")
+    return format_wwn(int(m.group(1), 16))
+
+
+def parse_fabric_name(text: str) -> str | None:
+    """`fabric_name`; None when all ones (qla2xxx: no switch found) or zero."""
+    value = _one_line(text, "fabric_name").strip()
+    m = _HEX_RE.match(value)
+    if not m:
+        raise ValueError(f"fabric_name: not a 0x-prefixed WWN: {value[:40]!r}")
+    n = int(m.group(1), 16)
+    if n in (0, ALL_ONES):
+        return None
+    return format_wwn(n)
+
+
+def parse_port_id(text: str) -> str:
+    """`port_id` `0x%06x` (domain, area, AL_PA), kept in that form, lowercase."""
+    value = _one_line(text, "port_id").strip()
+    m = _PORT_ID_RE.match(value)
+    if not m:
+        raise ValueError(f"port_id: expected 0x and 6 hex digits: {value[:40]!r}")
+    return "0x" + m.group(1).lower()
+
+
+def parse_name(text: str, what: str) -> str:
+    """A one-line name (`port_state`, `port_type`, ...): any printable text, stripped."""
+    value = _one_line(text, what).strip()
+    if not value:
+        raise ValueError(f"{what}: blank value")
+    return value
+
+
+def parse_text(text: str, what: str) -> str:
+    """A free-text attribute (`symbolic_name`, `model_name`, `fw_version`): may be empty.
+
+    Newlines and runs of spaces collapse to one space so that a label never spans lines.
+    """
+    if "\x00" in text:
+        raise ValueError(f"{what}: contains NUL")
+    value = " ".join(text.split())
+    if not value.isprintable():
+        raise ValueError(f"{what}: unprintable value {value[:40]!r}")
+    return value
+
+
+def speed_bits(name: str) -> float | None:
+    """One speed name: `16 Gbit` -> 16e9; `unknown` / `Not Negotiated` -> None."""
+    if name in _NO_SPEED:
+        return None
+    m = _SPEED_RE.match(name)
+    if not m:
+        raise ValueError(f"speed: unknown speed name {name[:40]!r}")
+    return int(m.group(1)) * 1e9
+
+
+def parse_speed(text: str) -> float | None:
+    """`speed`: the negotiated rate in bits/s, None when the link has none (down / unknown)."""
+    value = _one_line(text, "speed").strip()
+    names = [n.strip() for n in value.split(",")]
+    if len(names) != 1:
+        raise ValueError(f"speed: several speeds in {value[:60]!r}")
+    return speed_bits(names[0])
+
+
+def parse_speed_list(text: str) -> tuple[str, ...]:
+    """`supported_speeds`: the names in kernel order (validated); () for `unknown`."""
+    value = _one_line(text, "supported_speeds").strip()
+    names = tuple(n.strip() for n in value.split(","))
+    for n in names:
+        speed_bits(n)
+    return tuple(n for n in names if n not in _NO_SPEED)
+
+
+def parse_qla_port_speed(text: str) -> float | None:
+    """scsi_host `port_speed` (qla_attr.c port_speed_str: `4`, `8`, ..., `64`, `10`, `Unknown`)."""
+    value = _one_line(text, "port_speed").strip()
+    if value == "Unknown":
+        return None
+    if not value.isdigit() or len(value) > 4:
+        raise ValueError(f"port_speed: not a Gbit/s number: {value[:40]!r}")
+    return int(value) * 1e9
+
+
+def parse_int(text: str, what: str) -> int:
+    """A `%d` attribute such as `total_isp_aborts`."""
+    value = _one_line(text, what).strip()
+    try:
+        return int(value, 10)
+    except ValueError:
+        raise ValueError(f"{what}: not an integer: {value[:40]!r}") from None
+
+
+def parse_link_state(text: str) -> str:
+    """qla2xxx `link_state`; other drivers' multi-line variants collapse to one line."""
+    value = parse_text(text, "link_state")
+    if not value:
+        raise ValueError("link_state: empty value")
+    return value
+
+
+def parse_qlini_mode(text: str) -> str:
+    """The qla2xxx module parameter (`/sys/module/qla2xxx/parameters/qlini_mode`, `%s\\n`)."""
+    value = _one_line(text, "qlini_mode").strip()
+    if not _MODE_RE.match(value):
+        raise ValueError(f"qlini_mode: unexpected value {value[:40]!r}")
+    return value
+
+
+def parse_host_qlini_mode(text: str) -> str:
+    """Per-host `scsi_host/hostN/qlini_mode` (only visible with qlini_mode=dual)."""
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        if sep and key.strip() == "Current selection":
+            return parse_qlini_mode(rest.strip())
+    raise ValueError("qlini_mode: no 'Current selection:' line")
+
+
+def target_mode_allowed(mode: str) -> bool | None:
+    """Whether a qlini_mode lets qla2xxx ports run in target mode; None for an unknown mode."""
+    if mode not in QLINI_MODES:
+        return None
+    return mode != "enabled"
+
+
+@dataclass(frozen=True)
+class ActiveMode:
+    initiator: bool
+    target: bool
+
+
+def parse_active_mode(text: str) -> ActiveMode:
+    """scsi_host `active_mode`: `Initiator`, `Target`, `Initiator, Target` or `unknown`."""
+    value = _one_line(text, "active_mode").strip()
+    if value == "unknown":
+        return ActiveMode(initiator=False, target=False)
+    parts = {p.strip() for p in value.split(",")}
+    if not parts <= {"Initiator", "Target"}:
+        raise ValueError(f"active_mode: unexpected value {value[:40]!r}")
+    return ActiveMode(initiator="Initiator" in parts, target="Target" in parts)
+
+
+@dataclass(frozen=True)
+class StatSpec:
+    """How one `statistics/<file>` is exported."""
+
+    metric: str  # family name; counters without `_total`
+    counter: bool
+    scale: float  # multiply the raw value by this (MiB -> bytes)
+
+
+_METRIC_SAFE = re.compile(r"[^a-zA-Z0-9_]")
+STATS_PREFIX = "fctarget_fc_host_"
+# fc_host statistics that are not exported: reset_statistics is write-only.
+STATS_SKIP = frozenset({"reset_statistics"})
+
+
+def stat_spec(filename: str) -> StatSpec:
+    """The generic rule: counter `fctarget_fc_host_<file minus _count>[_total]`, `*_megabytes`
+    becomes `*_bytes` x 2^20, `seconds_since_last_reset` is a gauge."""
+    if not filename or filename in STATS_SKIP:
+        raise ValueError(f"statistics/{filename}: not exported")
+    base = _METRIC_SAFE.sub("_", filename)
+    if base == "seconds_since_last_reset":
+        return StatSpec(STATS_PREFIX + base, counter=False, scale=1.0)
+    scale = 1.0
+    if base.endswith("_megabytes"):
+        base = base.removesuffix("_megabytes") + "_bytes"
+        scale = float(1 << 20)
+    elif base.endswith("_count") and base != "_count":
+        base = base.removesuffix("_count")
+    return StatSpec(STATS_PREFIX + base.removesuffix("_total"), counter=True, scale=scale)
+
+
+# HELP for the statistics the kernel defines (scsi_transport_fc.c fc_statistics_attrs[]);
+# files not listed here still get a generic HELP.
+_FCP_NOTE = (
+    " Counts initiator I/O only (qla2xxx increments it in the initiator path), so it stays about"
+    " zero on a target port; target traffic is in the LIO statistics (fctarget_lun_*)."
+)
+STATS_HELP: dict[str, str] = {
+    "seconds_since_last_reset": "Seconds since the FC host statistics were last reset.",
+    "tx_frames": "FC frames transmitted.",
+    "tx_words": "FC words (4 bytes) transmitted.",
+    "rx_frames": "FC frames received.",
+    "rx_words": "FC words (4 bytes) received.",
+    "lip_count": "Loop initialisation primitives (LIP); rises on every link (re)initialisation.",
+    "nos_count": "Not-Operational primitive sequences (NOS) seen.",
+    "error_frames": "Frames received in error (qla2xxx: dropped plus discarded).",
+    "dumped_frames": "Frames discarded (dumped).",
+    "link_failure_count": "Link failures (firmware 32-bit counter on qla2xxx: wraps at 2^32).",
+    "loss_of_sync_count": "Loss-of-synchronisation events.",
+    "loss_of_signal_count": "Loss-of-signal events.",
+    "prim_seq_protocol_err_count": "Primitive sequence protocol errors.",
+    "invalid_tx_word_count": "Invalid transmission words received.",
+    "invalid_crc_count": "Frames received with an invalid CRC.",
+    "fcp_input_requests": "FCP read requests." + _FCP_NOTE,
+    "fcp_output_requests": "FCP write requests." + _FCP_NOTE,
+    "fcp_control_requests": "FCP control requests." + _FCP_NOTE,
+    "fcp_input_megabytes": "FCP bytes read (the kernel reports MiB; converted)." + _FCP_NOTE,
+    "fcp_output_megabytes": "FCP bytes written (the kernel reports MiB; converted)." + _FCP_NOTE,
+    "fcp_packet_alloc_failures": "FCP packet allocation failures (libfc)." + _FCP_NOTE,
+    "fcp_packet_aborts": "FCP packet aborts (libfc)." + _FCP_NOTE,
+    "fcp_frame_alloc_failures": "FCP frame allocation failures (libfc)." + _FCP_NOTE,
+    "fc_no_free_exch": "Exchanges that could not be allocated (libfc).",
+    "fc_no_free_exch_xid": "Exchange-id allocation failures (libfc).",
+    "fc_xid_not_found": "Frames for an unknown exchange id (libfc).",
+    "fc_xid_busy": "Exchange-id busy events (libfc).",
+    "fc_seq_not_found": "Frames for an unknown sequence (libfc).",
+    "fc_non_bls_resp": "Non-BLS responses (libfc).",
+    "cn_sig_warn": "Congestion signal warnings received.",
+    "cn_sig_alarm": "Congestion signal alarms received.",
+    "fpin_dn": "FPIN delivery notifications received.",
+    "fpin_li": "FPIN link integrity notifications received.",
+    "fpin_cn": "FPIN congestion notifications received.",
+}
+
+
+def stat_help(filename: str) -> str:
+    known = STATS_HELP.get(filename)
+    if known is None:
+        if filename.startswith("fpin_"):
+            known = f"FPIN statistic {filename} (maintained by the FC transport)."
+        else:
+            known = f"FC host statistic {filename}."
+    suffix = " Omitted while the driver reports all ones (not supported, or the chip is down)."
+    return f"{known} Source: fc_host/hostN/statistics/{filename}.{suffix}"

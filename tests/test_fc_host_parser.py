@@ -1,0 +1,191 @@
+"""FC transport sysfs parsers (scsi_transport_fc.c, qla2xxx qla_attr.c formats)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exporter.parsers import fc_host as p
+
+FIXTURES = Path(__file__).parent / "fixtures" / "fc_host"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0x0\n", 0),
+        ("0x1c\n", 28),
+        ("0x4b2f1\n", 0x4B2F1),
+        ("0xfffffffffffffffe\n", 2**64 - 2),
+        ("0xffffffffffffffff\n", None),  # qla2xxx: not supported / chip down
+        ("0xFFFFFFFFFFFFFFFF\n", None),
+        ("42\n", 42),  # a driver printing decimal
+        ("0x10", 16),  # no newline
+    ],
+)
+def test_statistic_values(text: str, value: int | None) -> None:
+    assert p.parse_statistic(text) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n", "0x\n", "zz\n", "-1\n", "0x1\n0x2\n", "0x1ffffffffffffffff\n", "1e5\n", "0x1 \x00"],
+)
+def test_statistic_garbage(text: str) -> None:
+    with pytest.raises(ValueError):
+        p.parse_statistic(text)
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_statistic_roundtrip(n: int) -> None:
+    # the kernel's own format: snprintf(buf, 20, "0x%llx\n", value)
+    assert p.parse_statistic(f"0x{n:x}\n") == (None if n == 2**64 - 1 else n)
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1))
+def test_wwn_roundtrip(n: int) -> None:
+    got = p.parse_wwn(f"0x{n:x}\n")
+    assert len(got) == 23
+    assert int(got.replace(":", ""), 16) == n
+
+
+def test_wwn_forms() -> None:
+    assert p.parse_wwn("0x21000024ff314c48\n") == "21:00:00:24:ff:31:4c:48"
+    assert p.parse_wwn("0x1000000000001\n") == "00:01:00:00:00:00:00:01"  # "%llx": no padding
+    assert p.parse_wwn("0x21000024FF314C48") == "21:00:00:24:ff:31:4c:48"
+    for bad in ("21000024ff314c48\n", "0x\n", "naa.21000024ff314c48\n", "0x1234567890abcdef0\n"):
+        with pytest.raises(ValueError):
+            p.parse_wwn(bad)
+
+
+def test_fabric_name() -> None:
+    assert p.parse_fabric_name("0x100000051e0a5b01\n") == "10:00:00:05:1e:0a:5b:01"
+    assert p.parse_fabric_name("0xffffffffffffffff\n") is None  # qla2xxx: no switch found
+    assert p.parse_fabric_name("0x0\n") is None
+    with pytest.raises(ValueError):
+        p.parse_fabric_name("switch\n")
+
+
+def test_port_id() -> None:
+    assert p.parse_port_id("0x010200\n") == "0x010200"
+    assert p.parse_port_id("0x0A0B0C\n") == "0x0a0b0c"
+    assert p.parse_port_id("0x000000\n") == "0x000000"
+    for bad in ("0x10200\n", "010200\n", "0x01020g\n", ""):
+        with pytest.raises(ValueError):
+            p.parse_port_id(bad)
+
+
+def test_speed() -> None:
+    assert p.parse_speed("16 Gbit\n") == 16e9
+    assert p.parse_speed("8 Gbit\n") == 8e9
+    assert p.parse_speed("128 Gbit\n") == 128e9
+    assert p.parse_speed("unknown\n") is None
+    assert p.parse_speed("Not Negotiated\n") is None
+    for bad in ("8 Gbit, 16 Gbit\n", "fast\n", "16Gbit\n", "\n"):
+        with pytest.raises(ValueError):
+            p.parse_speed(bad)
+
+
+def test_speed_list() -> None:
+    assert p.parse_speed_list("4 Gbit, 8 Gbit, 16 Gbit\n") == ("4 Gbit", "8 Gbit", "16 Gbit")
+    # the name table puts 10 Gbit before 8 Gbit: order is the kernel's, kept as is
+    assert p.parse_speed_list("1 Gbit, 2 Gbit, 4 Gbit, 10 Gbit, 8 Gbit\n")[3] == "10 Gbit"
+    assert p.parse_speed_list("unknown\n") == ()
+    with pytest.raises(ValueError):
+        p.parse_speed_list("4 Gbit, lots\n")
+
+
+def test_qla_port_speed() -> None:
+    assert p.parse_qla_port_speed("32\n") == 32e9
+    assert p.parse_qla_port_speed("10\n") == 10e9
+    assert p.parse_qla_port_speed("Unknown\n") is None
+    with pytest.raises(ValueError):
+        p.parse_qla_port_speed("16 Gbit\n")
+
+
+def test_port_state_real_world_sample() -> None:
+    # SCST issue 128: four qla2xxx ports, `cat .../fc_host/*/port_state`
+    lines = (FIXTURES / "fc_host-port_state-scst-issue128.txt").read_text().splitlines()
+    values = [p.parse_name(line + "\n", "port_state") for line in lines[1:] if "cat " not in line]
+    assert values == ["Linkdown", "Linkdown", "Online", "Online", *["Linkdown"] * 4]
+    assert set(values) <= set(p.PORT_STATES)
+
+
+def test_link_state() -> None:
+    for s in p.LINK_STATES:
+        assert p.parse_link_state(s + "\n") == s
+    # lpfc prints its link_state over several lines; it collapses to one label value
+    assert p.parse_link_state("Link Up - Ready:\n   Fabric\n") == "Link Up - Ready: Fabric"
+    with pytest.raises(ValueError):
+        p.parse_link_state("\n")
+
+
+def test_int_and_text() -> None:
+    assert p.parse_int("3\n", "total_isp_aborts") == 3
+    assert p.parse_int("0\n", "total_isp_aborts") == 0
+    with pytest.raises(ValueError):
+        p.parse_int("three\n", "total_isp_aborts")
+    assert p.parse_text("QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k\n", "x") == (
+        "QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k"
+    )
+    assert p.parse_text("\n", "x") == ""
+    with pytest.raises(ValueError):
+        p.parse_text("a\x00b", "x")
+
+
+def test_qlini_mode() -> None:
+    assert p.parse_qlini_mode("disabled\n") == "disabled"
+    assert p.parse_qlini_mode("exclusive\n") == "exclusive"
+    with pytest.raises(ValueError):
+        p.parse_qlini_mode("rm -rf\n")
+    host_attr = (
+        "Supported options: enabled | disabled | dual | exclusive\nCurrent selection: dual\n"
+    )
+    assert p.parse_host_qlini_mode(host_attr) == "dual"
+    with pytest.raises(ValueError):
+        p.parse_host_qlini_mode("Supported options: enabled\n")
+    # QLA_TGT_MODE_ENABLED() is `ql2x_ini_mode != QLA2XXX_INI_MODE_ENABLED` (qla_target.h)
+    assert [p.target_mode_allowed(m) for m in ("exclusive", "disabled", "enabled", "dual")] == [
+        True,
+        True,
+        False,
+        True,
+    ]
+    assert p.target_mode_allowed("future") is None
+
+
+def test_active_mode() -> None:
+    assert p.parse_active_mode("Target\n") == p.ActiveMode(initiator=False, target=True)
+    assert p.parse_active_mode("Initiator, Target\n") == p.ActiveMode(initiator=True, target=True)
+    assert p.parse_active_mode("Initiator\n") == p.ActiveMode(initiator=True, target=False)
+    assert p.parse_active_mode("unknown\n") == p.ActiveMode(initiator=False, target=False)
+    with pytest.raises(ValueError):
+        p.parse_active_mode("Both\n")
+
+
+def test_stat_spec_generic_rule() -> None:
+    assert p.stat_spec("lip_count") == p.StatSpec("fctarget_fc_host_lip", True, 1.0)
+    assert p.stat_spec("tx_frames") == p.StatSpec("fctarget_fc_host_tx_frames", True, 1.0)
+    assert p.stat_spec("fcp_input_megabytes") == p.StatSpec(
+        "fctarget_fc_host_fcp_input_bytes", True, 1048576.0
+    )
+    assert p.stat_spec("seconds_since_last_reset") == p.StatSpec(
+        "fctarget_fc_host_seconds_since_last_reset", False, 1.0
+    )
+    assert (
+        p.stat_spec("fpin_li_link_failure_count").metric == "fctarget_fc_host_fpin_li_link_failure"
+    )
+    # a file this exporter has never heard of still becomes a valid metric name
+    assert p.stat_spec("new-thing_count").metric == "fctarget_fc_host_new_thing"
+    with pytest.raises(ValueError):
+        p.stat_spec("reset_statistics")
+
+
+def test_fcp_help_says_initiator_only() -> None:
+    for name in ("fcp_input_requests", "fcp_output_megabytes", "fcp_control_requests"):
+        assert "initiator I/O only" in p.stat_help(name)
+        assert "LIO" in p.stat_help(name)
+    assert "statistics/some_new_counter" in p.stat_help("some_new_counter")
