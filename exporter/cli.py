@@ -241,21 +241,44 @@ async def serve(
 ) -> None:
     from aiohttp import web
 
-    from exporter.server import build_app
+    from exporter.server import ReloadableSite, WebState, build_app
+    from exporter.webconfig import WebConfigError, load_web_config
 
-    app = build_app(scraper, args.telemetry_path)
+    config_file: str = getattr(args, "web_config_file", "") or ""
+    try:
+        web_state = WebState(load_web_config(config_file))
+    except WebConfigError as exc:
+        raise SystemExit(_fail(str(exc))) from None
+    app = build_app(scraper, args.telemetry_path, web_state)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await scraper.start()
     for host, port in listens:
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        site = ReloadableSite(runner, host, port, web_state)
         await site.start()
-        shown = f"[{host}]" if ":" in host else host
-        LOG.info("listening", extra={"fields": {"address": f"{shown}:{port}"}})
+        LOG.info(
+            "listening",
+            extra={"fields": {"address": site.name, "tls": web_state.config.tls is not None}},
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+
+    def reload_web_config() -> None:
+        # SIGHUP: new handshakes and requests use the new file; the listeners stay open.
+        if not config_file:
+            LOG.info("SIGHUP: no --web.config.file to reload")
+            return
+        try:
+            new = load_web_config(config_file)
+        except WebConfigError as exc:
+            LOG.error("web config reload failed, keeping the previous one: %s", exc)
+            return
+        web_state.replace(new)
+        LOG.info("web config reloaded", extra={"fields": {"tls": new.tls is not None}})
+
+    loop.add_signal_handler(signal.SIGHUP, reload_web_config)
     tick_task = asyncio.ensure_future(on_tick(stop)) if on_tick is not None else None
     try:
         await stop.wait()
@@ -266,6 +289,7 @@ async def serve(
                 await tick_task
         await scraper.stop()
         await runner.cleanup()
+        web_state.auth.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
