@@ -15,10 +15,17 @@ root and root ignores file modes): a directory in its place, so open()+read() fa
 
 from __future__ import annotations
 
+import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from exporter.cli import build_parser
+from exporter.collector import CollectorContext, Output
+from exporter.collectors.lio import LioCollector
+from exporter.logsetup import RateLimitedLog
+from exporter.paths import HostPaths
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lio" / "real-kernel-6.1"
 DUMP_AFTER = FIXTURES / "configfs-dump.txt"
@@ -97,6 +104,51 @@ def dump_values(dump: Path) -> dict[str, str]:
         path, _, content = line.partition("\t")
         out[path[len(DUMP_ROOT) :]] = content
     return out
+
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Scrape:
+    """One lio collection: samples by metric sample name and sorted label pairs, and errors."""
+
+    samples: dict[str, dict[Labels, float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    helps: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str, **labels: str) -> float | None:
+        return self.samples.get(name, {}).get(tuple(sorted(labels.items())))
+
+    def value(self, name: str, **labels: str) -> float:
+        v = self.get(name, **labels)
+        if v is None:
+            raise AssertionError(f"no sample {name}{labels}; have {self.samples.get(name)}")
+        return v
+
+    def series(self, name: str) -> dict[Labels, float]:
+        return self.samples.get(name, {})
+
+
+def run_lio(configfs: Path, *flags: str, sysfs: Path | None = None) -> Scrape:
+    """Run the lio collector once on a fixture tree, with command-line `flags`."""
+    args = build_parser().parse_args(list(flags))
+    log = logging.getLogger("test.lio")
+    paths = HostPaths(
+        procfs=str(configfs / "no-proc"),
+        sysfs=str(sysfs if sysfs is not None else configfs / "no-sys"),
+        configfs=str(configfs),
+    )
+    ctx = CollectorContext(paths=paths, args=args, log=log, errlog=RateLimitedLog(log))
+    out = Output("lio", ctx.errlog)
+    LioCollector(ctx).collect_blocking(out)
+    scrape = Scrape(errors=list(out.errors))
+    for fam in out.families.values():
+        scrape.helps[fam.metric.name] = fam.metric.documentation
+        for s in fam.metric.samples:
+            key = tuple(sorted(s.labels.items()))
+            scrape.samples.setdefault(s.name, {})[key] = s.value
+    return scrape
 
 
 # -- tests of the loader itself ------------------------------------------------------------
