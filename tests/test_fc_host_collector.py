@@ -332,10 +332,28 @@ def test_unreadable_statistics_file(tmp_path: Path, entries: dict[str, str]) -> 
     paths = build_tree(tmp_path, entries)
     (tmp_path / "sys" / FC7 / "statistics" / "lip_count").mkdir()
     out = scrape(make(paths))
-    assert out.errors == ["fc_host:host7:lip_count:EISDIR"]
+    assert out.errors == ["fc_host:host7:statistics/lip_count:EISDIR"]
     assert value(out, "fctarget_fc_host_lip_total", L7) is None
     assert value(out, "fctarget_fc_host_nos_total", L7) == 2
     assert value(out, "fctarget_fc_host_tx_frames_total", L7) == 0x1A2B3C4
+
+
+def test_unlistable_statistics_directory(tmp_path: Path, entries: dict[str, str]) -> None:
+    for k in [k for k in entries if k.startswith(f"{FC7}/statistics/")]:
+        del entries[k]
+    entries[f"{FC7}/statistics"] = "not a directory\\n"  # listing it fails with ENOTDIR
+    out = scrape(make(build_tree(tmp_path, entries)))
+    assert out.errors == ["fc_host:host7:statistics:ENOTDIR"]
+    assert value(out, "fctarget_fc_host_stats_age_seconds", L7) is None
+    assert value(out, "fctarget_fc_port_up", L7) == 1
+    assert value(out, "fctarget_fc_host_stats_age_seconds", L6) == 0
+
+
+def test_unlistable_class_directory(tmp_path: Path) -> None:
+    (tmp_path / "sys" / "class").mkdir(parents=True)
+    (tmp_path / "sys" / "class" / "fc_host").write_text("")
+    out = scrape(make(HostPaths(sysfs=str(tmp_path / "sys"))))
+    assert out.errors == ["fc_host:list:ENOTDIR"]
 
 
 def test_garbage_values(tmp_path: Path, entries: dict[str, str]) -> None:
@@ -427,8 +445,8 @@ def test_eacces_as_unprivileged_user(entries: dict[str, str]) -> None:
     finally:
         shutil.rmtree(root)
     assert sorted(result["errors"]) == [
-        "fc_host:host7:lip_count:EACCES",
         "fc_host:host7:port_state:EACCES",
+        "fc_host:host7:statistics/lip_count:EACCES",
     ]
     got = {(n, frozenset(lbl.items())): v for n, lbl, v in result["samples"]}
     assert ("fctarget_fc_port_up", frozenset(L7.items())) not in got

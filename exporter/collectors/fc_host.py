@@ -228,9 +228,8 @@ class _Ctx:
         if isinstance(r, OSError):
             if r.errno == errno.ENOENT and not required:
                 return None  # optional attribute the driver or kernel does not provide
-            code = errno.errorcode.get(r.errno or 0, str(r.errno))
             self.report(
-                f"fc_host:{self.host}:{name}:{code}",
+                f"fc_host:{self.host}:{name}:{_errname(r)}",
                 f"cannot read {os.path.join(d, name)}: {r.strerror or r}",
             )
             return None
@@ -308,9 +307,13 @@ class FcHostCollector(ThreadedCollector):
             or now - cached.taken >= self.stats_min_interval
         ):
             stats_dir = os.path.join(link, "statistics")
-            names = [n for n in fsread.listdir(stats_dir) if n not in p.STATS_SKIP]
-            read = fsread.read_many(os.path.join(stats_dir, n) for n in names)
-            stats = {os.path.basename(k): v for k, v in read.items()}
+            listing = _listdir(stats_dir)
+            if isinstance(listing, OSError):
+                stats = {"statistics": listing}
+            else:
+                names = [n for n in listing if n not in p.STATS_SKIP]
+                read = fsread.read_many(os.path.join(stats_dir, n) for n in names)
+                stats = {"statistics/" + os.path.basename(k): v for k, v in read.items()}
         if not os.path.isdir(link):
             # The host went away while we read it (module unload, vport delete): not an error.
             self.ctx.log.debug("fc_host %s vanished during the scrape", host)
@@ -322,7 +325,11 @@ class FcHostCollector(ThreadedCollector):
         now = self.clock()
         self._qlini_mode(out)
         base = self.ctx.paths.sys("class", "fc_host")
-        hosts = [h for h in fsread.listdir(base) if _HOST_RE.match(h)]
+        listing = _listdir(base)
+        if isinstance(listing, OSError):
+            out.error(f"fc_host:list:{_errname(listing)}", f"cannot list {base}: {listing}")
+            listing = []
+        hosts = [h for h in listing if _HOST_RE.match(h)]
         hosts.sort(key=lambda h: int(h[4:]))
         seen: set[str] = set()
         for host in hosts:
@@ -465,21 +472,35 @@ class FcHostCollector(ThreadedCollector):
     def _parse_stats(self, out: Output, raw: _HostRaw, now: float) -> _StatsSnapshot:
         stats = raw.stats or {}
         c = _Ctx(out, raw.host)
-        d = os.path.join(raw.fc_dir, "statistics")
         values: dict[str, int | None] = {}
-        for name in sorted(stats):
-            r = stats[name]
+        for key in sorted(stats):
+            r = stats[key]
             if isinstance(r, OSError) and r.errno == errno.ENOENT:
                 # ENOENT from a listed file: the LLD has no get_fc_host_stats (or it failed).
                 continue
-            text = c.text(stats, name, d)
+            text = c.text(stats, key, raw.fc_dir)
             if text is None:
                 continue
+            name = key.removeprefix("statistics/")
             try:
                 values[name] = p.parse_statistic(text, name)
             except ValueError as exc:
-                c.report(f"fc_host:{raw.host}:statistics/{name}:garbage", f"{d}/{name}: {exc}")
+                c.report(f"fc_host:{raw.host}:{key}:garbage", f"{raw.fc_dir}/{key}: {exc}")
         return _StatsSnapshot(now, raw.port_key, values, tuple(c.errors), len(values))
+
+
+def _listdir(path: str) -> list[str] | OSError:
+    """Sorted entries; [] when the directory does not exist; the OSError when unreadable."""
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return exc
+
+
+def _errname(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc.errno))
 
 
 def _parse_int_attr(text: str, what: str) -> int:
