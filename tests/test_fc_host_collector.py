@@ -356,6 +356,18 @@ def test_unlistable_class_directory(tmp_path: Path) -> None:
     assert out.errors == ["fc_host:list:ENOTDIR"]
 
 
+def test_statistics_enoent_means_driver_has_none(tmp_path: Path, entries: dict[str, str]) -> None:
+    # scsi_transport_fc.c: a listed statistics file reads ENOENT when the LLD has no
+    # get_fc_host_stats; a dangling symlink gives the same errno on a fixture tree.
+    for k in [k for k in entries if k.startswith(f"{FC7}/statistics/")]:
+        entries[k] = "-> /nonexistent/fc_host/stat"
+    out = scrape(make(build_tree(tmp_path, entries)))
+    assert out.errors == []
+    assert value(out, "fctarget_fc_host_lip_total", L7) is None
+    assert value(out, "fctarget_fc_host_stats_age_seconds", L7) is None
+    assert value(out, "fctarget_fc_port_up", L7) == 1
+
+
 def test_garbage_values(tmp_path: Path, entries: dict[str, str]) -> None:
     entries[f"{FC7}/port_id"] = "banana\\n"
     entries[f"{FC7}/speed"] = "warp 9\\n"
