@@ -1,0 +1,75 @@
+"""CPU set formats the kernel prints: `%*pbl` lists and `%*pb` hex masks.
+
+Both come from lib/bitmap-str.c (`bitmap_print_to_pagebuf`, used by `cpumap_print_to_pagebuf`):
+`/proc/irq/N/smp_affinity_list`, `effective_affinity_list`, `/sys/devices/system/node/nodeN/cpulist`
+and `/sys/devices/system/cpu/online` are lists (`0-3,8,10-11`, empty for an empty mask);
+`/proc/irq/N/smp_affinity` and `effective_affinity` are masks of comma-separated 32-bit hex
+words, most significant word first (`00000000,0000002a`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# CONFIG_NR_CPUS tops out at 8192 (x86 MAXSMP) today; the margin keeps garbage like
+# `0-4000000000` from allocating a huge set while accepting any real machine.
+MAX_CPUS = 1 << 16
+
+_RANGE = re.compile(r"(\d+)(?:-(\d+))?", re.ASCII)
+_HEXWORD = re.compile(r"[0-9a-fA-F]{1,8}")
+
+
+def parse_cpulist(text: str) -> tuple[int, ...]:
+    """`0-3,8,10-11` -> (0, 1, 2, 3, 8, 10, 11), sorted and unique. Raises ValueError."""
+    text = text.strip()
+    if not text:
+        return ()
+    cpus: set[int] = set()
+    for part in text.split(","):
+        m = _RANGE.fullmatch(part.strip())
+        if m is None:
+            raise ValueError(f"bad cpulist element {part!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo or hi >= MAX_CPUS:
+            raise ValueError(f"bad cpulist range {part!r}")
+        cpus.update(range(lo, hi + 1))
+    return tuple(sorted(cpus))
+
+
+def parse_cpumask(text: str) -> tuple[int, ...]:
+    """`00000000,0000002a` -> (1, 3, 5). Raises ValueError."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty cpumask")
+    words = text.split(",")
+    if len(words) * 32 > MAX_CPUS:
+        raise ValueError("cpumask too long")
+    cpus: list[int] = []
+    for index, word in enumerate(reversed(words)):
+        if _HEXWORD.fullmatch(word) is None:
+            raise ValueError(f"bad cpumask word {word!r}")
+        value = int(word, 16)
+        base = index * 32
+        bit = 0
+        while value:
+            if value & 1:
+                cpus.append(base + bit)
+            value >>= 1
+            bit += 1
+    return tuple(sorted(cpus))
+
+
+def format_cpulist(cpus: Iterable[int]) -> str:
+    """The canonical `%*pbl` spelling of a CPU set: `0-3,8,10-11` ('' when empty)."""
+    ordered = sorted(set(cpus))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(parts)

@@ -1,0 +1,57 @@
+"""Small PCI sysfs values: function addresses, `numa_node`, `irq`, `msi_irqs/` entry names.
+
+drivers/pci/pci-sysfs.c prints `numa_node` and `irq` with "%d\n"/"%u\n"; `numa_node` is -1 when
+the platform gives no node (or CONFIG_NUMA=n). drivers/pci/msi/ (`msi_irqs` attribute group)
+names each entry after the Linux IRQ number: a file holding `msi`/`msix` since ~3.14, a
+directory holding `mode` before that (Documentation/ABI/testing/sysfs-bus-pci).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_BDF = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", re.ASCII)
+_HOST = re.compile(r"host(\d+)", re.ASCII)
+_INT = re.compile(r"-?\d{1,10}", re.ASCII)
+
+
+def is_bdf(name: str) -> bool:
+    """`0000:83:00.1`-style PCI function name (domain included, lowercase, as sysfs spells it)."""
+    return _BDF.fullmatch(name) is not None
+
+
+def host_number(name: str) -> int | None:
+    """`host7` -> 7; None for anything else."""
+    m = _HOST.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
+def bdf_above_host(path: str) -> str | None:
+    """The PCI function in a resolved sysfs path, the last BDF component before `hostN`.
+
+    `/sys/devices/pci0000:80/0000:80:03.0/0000:83:00.1/host7/scsi_host/host7` -> `0000:83:00.1`.
+    """
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if host_number(part) is not None and i > 0 and is_bdf(parts[i - 1]):
+            return parts[i - 1]
+    return None
+
+
+def parse_int_attr(text: str, what: str) -> int:
+    """A "%d\n" attribute. Raises ValueError."""
+    value = text.strip()
+    if _INT.fullmatch(value) is None:
+        raise ValueError(f"{what}: not an integer: {value[:40]!r}")
+    return int(value)
+
+
+def parse_numa_node(text: str) -> int:
+    node = parse_int_attr(text, "numa_node")
+    return node if node >= 0 else -1
+
+
+def parse_msi_irqs(entries: Iterable[str]) -> tuple[int, ...]:
+    """IRQ numbers from the entry names of `msi_irqs/` (names that are not numbers are ignored)."""
+    return tuple(sorted(int(e) for e in entries if e.isascii() and e.isdigit() and len(e) < 11))
