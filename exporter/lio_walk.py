@@ -297,6 +297,8 @@ class _Walker:
                 dyn = tuple(str(x) for x in v)
         luns = self.luns(tdir + "/lun") if "lun" in names else ()
         acls = self.acls(fabric, tdir + "/acls") if "acls" in names else ()
+        if not os.path.isdir(tdir):
+            raise _Vanished(tdir)  # removed while its LUNs and ACLs were read
         return Tpg(tag, enabled, luns, acls, dyn)
 
     # -- LUNs ------------------------------------------------------------------------------
@@ -389,11 +391,13 @@ class _Walker:
                 numbers.append((m, e.path))
         numbers.sort()
         mapped: list[MappedLun] = []
+        lost = False
         for m, mdir in numbers:
             if self.opts.initiator_stats:
                 try:
                     ml = self.mapped_lun(m, mdir)
                 except _Vanished:
+                    lost = True
                     continue
                 mapped.append(ml)
             else:
@@ -405,6 +409,8 @@ class _Walker:
             session = v if isinstance(v, bool) else None
         else:
             session = self.session_by_port_ident(numbers)
+        if lost and not os.path.isdir(adir):
+            raise _Vanished(adir)  # the whole ACL went, not just a mapping
         return Acl(name, session, tuple(mapped))
 
     def mapped_lun(self, m: int, mdir: str) -> MappedLun:
