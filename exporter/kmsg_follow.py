@@ -30,7 +30,12 @@ from exporter.parsers.kmsg import FACILITY_KERNEL, KmsgRecord, RecordSplitter, p
 from exporter.parsers.qla2xxx_log import EVENTS, LINK_EFFECT, LOOP_UP, classify, parse_prefix
 
 READ_SIZE = 64 * 1024  # >= 8192 for /dev/kmsg; larger helps FIFOs and files
-YIELD_EVERY = 256  # records processed before giving the event loop back (scrapes keep flowing)
+YIELD_EVERY = 128  # records processed before giving the event loop back (scrapes keep flowing)
+# After a full batch, block (not just yield) this long: asyncio.sleep(0) keeps the GIL on the
+# event-loop thread, so a scrape's worker threads would wait for the interpreter's 5 ms switch
+# interval at every hop. Sleeping in epoll hands them the GIL at once. Caps the follower's duty
+# cycle during a flood; the kernel ring buffer holds the backlog (and overruns are counted).
+FLOOD_PAUSE = 0.0005
 MAX_PORTS = 4096  # bound on per-port state; real hosts have a handful of ports
 
 KIND_DEVICE = "device"
@@ -373,12 +378,15 @@ class KmsgFollower:
                 done += 1
             else:
                 recs = splitter.feed(data)
-                for r in recs:
-                    tracker.feed_raw(r)
-                done += len(recs) + 1
+                for i in range(0, len(recs), YIELD_EVERY):
+                    if i:
+                        await asyncio.sleep(FLOOD_PAUSE)
+                    for r in recs[i : i + YIELD_EVERY]:
+                        tracker.feed_raw(r)
+                done += len(recs) % YIELD_EVERY + 1
             if done >= YIELD_EVERY:
                 done = 0
-                await asyncio.sleep(0)
+                await asyncio.sleep(FLOOD_PAUSE)
 
     async def _follow_file(self, fd: int) -> bool:
         await self.catch_up(final=True)
@@ -416,7 +424,7 @@ class KmsgFollower:
                 for i, r in enumerate(recs):
                     self.tracker.feed_raw(r)
                     if i % YIELD_EVERY == YIELD_EVERY - 1:
-                        await asyncio.sleep(0)
+                        await asyncio.sleep(FLOOD_PAUSE)
             tail = self._splitter.flush_all() if final else self._splitter.flush()
             for r in tail:
                 self.tracker.feed_raw(r)
