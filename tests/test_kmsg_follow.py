@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from exporter.collector import CollectorContext, Output
 from exporter.collectors.link import KmsgCollector
 from exporter.kmsg_follow import KmsgFollower, LinkTracker
 from exporter.logsetup import RateLimitedLog
-from exporter.parsers.kmsg import parse_record
+from exporter.parsers.kmsg import RecordSplitter, parse_record
 from exporter.paths import HostPaths
 from tests.exporter_proc import parse_samples, run_exporter
 
@@ -510,3 +512,49 @@ def test_once_fails_cleanly_when_log_missing(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
     assert "does not exist" in r.stderr
     assert parse_samples(r.stdout)['fctarget_scrape_collector_success{collector="kmsg"}'] == 0
+
+
+_QLA_TEXTS = st.sampled_from(
+    [
+        "LOOP UP detected (8 Gbps).",
+        "LOOP UP detected (? Gbps).",
+        "LOOP UP detected (",
+        "LOOP DOWN detected (2 7 0 0).",
+        "LIP occurred (f7f7).",
+        "RSCN database changed -- 0001 0200 0a00.",
+        "",
+    ]
+)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=60),
+            st.builds(
+                lambda prio, seq, pci, host, text, junk: (
+                    f"{prio},{seq},5,-;qla2xxx [{pci}]-500a:{host}: {text}{junk}\n".encode()
+                ),
+                st.integers(0, 15),
+                st.integers(0, 50),
+                st.sampled_from(["0000:83:00.1", "10000:01:00.0", "zz", ""]),
+                st.sampled_from(["7", " ", "", "x"]),
+                _QLA_TEXTS,
+                st.text(max_size=10),
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_tracker_never_raises_on_garbage(chunks: list[bytes]) -> None:
+    t = LinkTracker()
+    sp = RecordSplitter()
+    for c in chunks:
+        for r in sp.feed(c):
+            t.feed_raw(r)
+    for r in sp.flush_all():
+        t.feed_raw(r)
+    for port in t.ports.values():
+        assert sum(port.events.values()) >= 1
+        assert set(port.events) == set(port.last_ts)
+    assert t.lost >= 0
