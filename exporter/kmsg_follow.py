@@ -248,12 +248,12 @@ class KmsgFollower:
     async def _run(self) -> None:
         backoff = self.backoff_min
         while True:
-            progressed = False
+            seen = self.tracker.records + self.tracker.malformed
             try:
                 fd = await self._open_source()
                 self.up = True
                 self.error = self.error_key = None
-                progressed = await self._follow(fd)
+                await self._follow(fd)
             except asyncio.CancelledError:
                 self._close()
                 raise
@@ -269,8 +269,8 @@ class KmsgFollower:
                 # a FIFO writer went away: reopen at once, poll() blocks until the next writer
                 backoff = self.backoff_min
                 continue
-            if progressed:
-                backoff = self.backoff_min
+            if self.tracker.records + self.tracker.malformed > seen:
+                backoff = self.backoff_min  # it worked for a while: a new failure, start over
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.backoff_max)
 
@@ -316,10 +316,12 @@ class KmsgFollower:
         self._splitter = RecordSplitter()
         return fd
 
-    async def _follow(self, fd: int) -> bool:
+    async def _follow(self, fd: int) -> None:
+        """Returns when the source must be reopened (FIFO writer gone, file replaced)."""
         if self.kind == KIND_FILE:
-            return await self._follow_file(fd)
-        return await self._follow_stream(fd)
+            await self._follow_file(fd)
+        else:
+            await self._follow_stream(fd)
 
     async def _wait_readable(self, fd: int) -> None:
         loop = asyncio.get_running_loop()
@@ -335,12 +337,11 @@ class KmsgFollower:
         finally:
             loop.remove_reader(fd)
 
-    async def _follow_stream(self, fd: int) -> bool:
-        """/dev/kmsg or a FIFO. Returns (for a FIFO whose writer closed) True if data was read."""
+    async def _follow_stream(self, fd: int) -> None:
+        """/dev/kmsg or a FIFO; returns when a FIFO's writer has closed."""
         device = self.kind == KIND_DEVICE
         tracker = self.tracker
         splitter = self._splitter
-        progressed = False
         if not device:
             # A FIFO without a writer reads as EOF at once: wait for a writer's data first.
             self.initial_sync.set()
@@ -370,8 +371,7 @@ class KmsgFollower:
                     raise OSError(errno.ENODEV, "end of file on the kernel log device")
                 for r in splitter.flush_all():
                     tracker.feed_raw(r)
-                return progressed
-            progressed = True
+                return
             if device:
                 # One read() is one whole record, continuation lines included.
                 tracker.feed_raw(data)
@@ -388,7 +388,7 @@ class KmsgFollower:
                 done = 0
                 await asyncio.sleep(FLOOD_PAUSE)
 
-    async def _follow_file(self, fd: int) -> bool:
+    async def _follow_file(self, fd: int) -> None:
         await self.catch_up(final=True)
         self.initial_sync.set()
         idle_ticks = 0
@@ -398,7 +398,7 @@ class KmsgFollower:
             if (st.st_dev, st.st_ino) != self._file_ino or st.st_size < self._file_offset:
                 # replaced or truncated: start over on the new content
                 self.log.info("kernel log file replaced or truncated; rereading it")
-                return True
+                return
             grew = await self.catch_up(final=idle_ticks >= 1)
             idle_ticks = 0 if grew else idle_ticks + 1
 
