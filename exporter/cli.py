@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="kernel log device, or a saved file of /dev/kmsg records (default /dev/kmsg)",
     )
-    coll = p.add_argument_group("collectors")
+    coll = p.add_argument_group(
+        "collectors",
+        "every collector NAME below has --collector.NAME and --no-collector.NAME",
+    )
     coll.add_argument(
         "--collector.timeout",
         dest="collector_timeout",
