@@ -47,6 +47,9 @@ class WalkOptions:
     initiator_ok: Callable[[str], bool] = _always  # normalised initiator name
     backstore_ok: Callable[[str], bool] = _always  # device directory name
     initiator_stats: bool = True  # read acls/*/lun_*/statistics/scsi_auth_intr
+    # scsi_tgt_port/hs_in_cmds and scsi_port/busy_count: every kernel prints a constant 0
+    # (FIXME in target_core_stat.c), so they are read only on request.
+    zero_stats: bool = False
     sysfs: str | None = None  # to size iblock backstores from <sysfs>/class/block/<dev>/size
 
 
@@ -366,14 +369,18 @@ class _Walker:
             ),
             hs_in_cmds=self.uint(
                 tp + "hs_in_cmds", "scsi_tgt_port/hs_in_cmds", ldir, enodev_ok=True, optional=True
-            ),
+            )
+            if self.opts.zero_stats
+            else None,
             busy_count=self.uint(
                 st + "scsi_port/busy_count",
                 "scsi_port/busy_count",
                 ldir,
                 enodev_ok=True,
                 optional=True,
-            ),
+            )
+            if self.opts.zero_stats
+            else None,
         )
 
     # -- ACLs ------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_no_errors_and_up(tmp_path: Path, dump: Path) -> None:
 
 @DUMPS
 def test_every_lun_port_counter_equals_the_dump(tmp_path: Path, dump: Path) -> None:
-    s = scrape_dump(tmp_path, dump)
+    s = scrape_dump(tmp_path, dump, "--collector.lio.always-zero-stats")
     checked = 0
     for path, raw in dump_values(dump).items():
         m = LUN_STAT.fullmatch(path)
@@ -97,6 +97,13 @@ def test_every_lun_port_counter_equals_the_dump(tmp_path: Path, dump: Path) -> N
         assert s.value(name, wwpn=m["wwn"], **labels) == int(raw) * scale, path
         checked += 1
     assert checked == 3 * 5  # three LUNs (loopback lun_0/1, iscsi lun_0), five files each
+    assert len(s.series("fctarget_lun_commands_total")) == 3
+
+
+def test_always_zero_stats_are_skipped_by_default(tmp_path: Path) -> None:
+    s = scrape_dump(tmp_path, DUMP_AFTER)
+    assert "fctarget_lun_hs_commands_total" not in s.samples
+    assert "fctarget_lun_port_busy_count" not in s.samples
     assert len(s.series("fctarget_lun_commands_total")) == 3
 
 

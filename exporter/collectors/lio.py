@@ -81,6 +81,14 @@ class LioCollector(ThreadedCollector):
             help="export initiator statistics per mapped LUN (label mapped_lun) instead of "
             "summed per initiator (default: summed; per-LUN series multiply fast)",
         )
+        group.add_argument(
+            "--collector.lio.always-zero-stats",
+            dest="lio_always_zero_stats",
+            action="store_true",
+            default=False,
+            help="also read and export scsi_tgt_port/hs_in_cmds and scsi_port/busy_count per "
+            "LUN, which every kernel prints as a constant 0 (default: skipped)",
+        )
         for what, subject in (
             ("wwpn", "target port name (normalised wwpn label)"),
             ("initiator", "initiator name (normalised initiator label)"),
@@ -106,20 +114,22 @@ class LioCollector(ThreadedCollector):
             return v if isinstance(v, str) else None
 
         self.per_lun = bool(getattr(a, "lio_initiator_luns", False))
+        zero_stats = bool(getattr(a, "lio_always_zero_stats", False))
         self.opts = WalkOptions(
             wwpn_ok=_matcher(opt("lio_wwpn_include"), opt("lio_wwpn_exclude")),
             initiator_ok=_matcher(opt("lio_initiator_include"), opt("lio_initiator_exclude")),
             backstore_ok=_matcher(opt("lio_backstore_include"), opt("lio_backstore_exclude")),
             initiator_stats=True,
+            zero_stats=zero_stats,
             sysfs=ctx.paths.sysfs,
         )
 
     def collect_blocking(self, out: Output) -> None:
         snap = walk(self.ctx.paths.target(), self.opts)
-        emit(out, snap, self.per_lun)
+        emit(out, snap, self.per_lun, self.opts.zero_stats)
 
 
-def emit(out: Output, snap: Snapshot, per_lun: bool) -> None:
+def emit(out: Output, snap: Snapshot, per_lun: bool, zero_stats: bool = False) -> None:
     """Turn one walk snapshot into metric families (separate from I/O for tests and --check)."""
     up = out.gauge(
         "fctarget_lio_up",
@@ -134,7 +144,7 @@ def emit(out: Output, snap: Snapshot, per_lun: bool) -> None:
     labels = backstore_labels(snap.backstores)
     types = {(b.hba, b.name): b.backstore_type for b in snap.backstores}
     for t in snap.targets:
-        _emit_target(out, t, labels, types, per_lun)
+        _emit_target(out, t, labels, types, per_lun=per_lun, zero_stats=zero_stats)
     _emit_backstores(out, snap.backstores, labels)
 
 
@@ -143,7 +153,9 @@ def _emit_target(
     t: Target,
     labels: dict[tuple[str, str], str],
     types: dict[tuple[str, str], str],
+    *,
     per_lun: bool,
+    zero_stats: bool,
 ) -> None:
     enabled = out.gauge(
         "fctarget_tpg_enabled",
@@ -180,17 +192,19 @@ def _emit_target(
         f"Data received from initiators for this LUN (scsi_tgt_port/write_mbytes). {_MIB_NOTE}",
         LUN,
     )
-    hs = out.counter(
-        "fctarget_lun_hs_commands",
-        "High-speed commands on this LUN (scsi_tgt_port/hs_in_cmds; the kernel never counts "
-        "them, always 0).",
-        LUN,
-    )
-    busy = out.gauge(
-        "fctarget_lun_port_busy_count",
-        "BUSY statuses of this LUN's port (scsi_port/busy_count; always 0 in the kernel).",
-        LUN,
-    )
+    hs = busy = None
+    if zero_stats:
+        hs = out.counter(
+            "fctarget_lun_hs_commands",
+            "High-speed commands on this LUN (scsi_tgt_port/hs_in_cmds; the kernel never counts "
+            "them, always 0).",
+            LUN,
+        )
+        busy = out.gauge(
+            "fctarget_lun_port_busy_count",
+            "BUSY statuses of this LUN's port (scsi_port/busy_count; always 0 in the kernel).",
+            LUN,
+        )
     acl_info = out.info(
         "fctarget_acl_info", "An initiator ACL configured on the TPG (tpgt_N/acls/<name>).", ACL
     )
@@ -253,9 +267,9 @@ def _emit_target(
                 rd.add(ll, lun.read_mbytes * MIB)
             if lun.write_mbytes is not None:
                 wr.add(ll, lun.write_mbytes * MIB)
-            if lun.hs_in_cmds is not None:
+            if hs is not None and lun.hs_in_cmds is not None:
                 hs.add(ll, lun.hs_in_cmds)
-            if lun.busy_count is not None:
+            if busy is not None and lun.busy_count is not None:
                 busy.add(ll, lun.busy_count)
         for acl in tpg.acls:
             al = (*tl, normalize_wwn(acl.name, fab))
