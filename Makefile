@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps clean
+.PHONY: demo test lint typecheck unit bench system-deps clean deb dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -40,6 +40,14 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_io.py
 	$(PY) bench/bench.py
+
+## Debian package (dist/fctarget-exporter_<version>-1_<arch>.deb): venv in /opt, systemd unit.
+deb: system-deps
+	packaging/debian/build-deb.sh dist
+
+## Wheel and sdist in dist/ (include the dashboards and rules).
+dist: $(STAMP)
+	$(PY) -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,10 @@ set -euo pipefail
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# systemd-analyze (unit verify + security score) ships in Debian's systemd package.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# `make deb` builds the package's venv from the system python3.
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
