@@ -150,6 +150,13 @@ class Snapshot:
     errors: tuple[WalkError, ...] = ()
 
 
+@dataclass
+class WalkCache:
+    """What one walk learns for the next (kept by the collector; one walk at a time)."""
+
+    lun_links: dict[str, str] = field(default_factory=dict)  # LUN dir -> its symlink's name
+
+
 class _Vanished(Exception):
     """The object being read (LUN, ACL, device) was removed while the walk ran."""
 
@@ -158,7 +165,9 @@ class _Vanished(Exception):
 class _Walker:
     root: str
     opts: WalkOptions
+    cache: WalkCache
     _errors: dict[str, tuple[str, int]] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # this walk's LUN link names
 
     # -- low level -------------------------------------------------------------------------
 
@@ -340,19 +349,13 @@ class _Walker:
         return tuple(out)
 
     def lun(self, n: int, ldir: str) -> LunPort | None:
-        entries = self.scan(ldir, "lun dir")
-        if entries is None:
-            return None
+        link = self.lun_link(ldir)
         hba = dev = None
-        for e in entries:
-            if e.is_symlink():
-                try:
-                    hba, dev = p.parse_lun_link(os.readlink(e.path))
-                except FileNotFoundError:
-                    return None
-                except (OSError, ValueError) as exc:
-                    self.error("lun link", e.path, exc if isinstance(exc, OSError) else str(exc))
-                break
+        if link is not None:
+            try:
+                hba, dev = p.parse_lun_link(link)
+            except ValueError as exc:
+                self.error("lun link", ldir, str(exc))
         st = ldir + "/statistics/"
         tp = st + "scsi_tgt_port/"
         # Stats of a LUN without a backing device fail with ENODEV (target_core_stat.c).
@@ -382,6 +385,40 @@ class _Walker:
             if self.opts.zero_stats
             else None,
         )
+
+    def lun_link(self, ldir: str) -> str | None:
+        """Target of the LUN's backstore symlink; None if unlinked; _Vanished if the LUN went.
+
+        The link's name is arbitrary (targetcli: a random hex id) but fixed while the LUN
+        exists, so it is remembered across walks: one readlink instead of listing the LUN
+        directory (which holds only the link, four alua_* attributes and statistics/).
+        """
+        name = self.cache.lun_links.get(ldir)
+        if name is not None:
+            try:
+                target = os.readlink(ldir + "/" + name)
+            except OSError:
+                pass  # relinked or gone: list the directory again
+            else:
+                self.links[ldir] = name
+                return target
+        entries = self.scan(ldir, "lun dir")
+        if entries is None:
+            raise _Vanished(ldir)
+        for e in entries:
+            if e.is_symlink():
+                try:
+                    target = os.readlink(e.path)
+                except FileNotFoundError:
+                    if not os.path.isdir(ldir):
+                        raise _Vanished(ldir) from None
+                    return None
+                except OSError as exc:
+                    self.error("lun link", e.path, exc)
+                    return None
+                self.links[ldir] = e.name
+                return target
+        return None
 
     # -- ACLs ------------------------------------------------------------------------------
 
@@ -577,9 +614,11 @@ class _Walker:
         return None
 
 
-def walk(target_root: str, opts: WalkOptions | None = None) -> Snapshot:
+def walk(
+    target_root: str, opts: WalkOptions | None = None, cache: WalkCache | None = None
+) -> Snapshot:
     """Read everything the lio collector exports from `target_root` (= `<configfs>/target`)."""
-    w = _Walker(target_root, opts or WalkOptions())
+    w = _Walker(target_root, opts or WalkOptions(), cache if cache is not None else WalkCache())
     try:
         with os.scandir(target_root) as it:
             top = list(it)
@@ -593,4 +632,5 @@ def walk(target_root: str, opts: WalkOptions | None = None) -> Snapshot:
     backstores: tuple[Backstore, ...] = ()
     if any(e.name == "core" for e in top):
         backstores = w.backstores(target_root + "/core")
+    w.cache.lun_links = w.links  # only LUNs that still exist
     return Snapshot(True, targets, backstores, w.errors())

@@ -343,3 +343,24 @@ def test_duplicate_device_names_across_hbas_stay_distinct(host: Path) -> None:
     assert s.value(
         "fctarget_lun_info", backstore_type="fileio", backstore="fileio_0/disk0", lun="0", **QLA
     )
+
+
+def test_lun_link_names_are_remembered_and_relinks_seen(host: Path) -> None:
+    cache = lio_walk.WalkCache()
+    target = str(host / "target")
+    first = lio_walk.walk(target, cache=cache)
+    lun0 = host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_0"
+    assert cache.lun_links[str(lun0)] == f"{0:010x}"
+    qla = next(t for t in first.targets if t.fabric == "qla2xxx")
+    assert (qla.tpgs[0].luns[0].hba, qla.tpgs[0].luns[0].dev) == ("fileio_0", "disk0")
+    # the LUN is re-created on another backstore under another link name
+    (lun0 / f"{0:010x}").unlink()
+    os.symlink("../../../../../../target/core/iblock_2/blk0", lun0 / "feedbeef00")
+    second = lio_walk.walk(target, cache=cache)
+    qla = next(t for t in second.targets if t.fabric == "qla2xxx")
+    assert (qla.tpgs[0].luns[0].hba, qla.tpgs[0].luns[0].dev) == ("iblock_2", "blk0")
+    assert cache.lun_links[str(lun0)] == "feedbeef00"
+    # a removed LUN leaves the cache
+    shutil.rmtree(host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_1")
+    lio_walk.walk(target, cache=cache)
+    assert str(host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_1") not in cache.lun_links

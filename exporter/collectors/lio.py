@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from exporter.collector import CollectorContext, Output, ThreadedCollector, register
-from exporter.lio_walk import Backstore, Snapshot, Target, WalkOptions, walk
+from exporter.lio_walk import Backstore, Snapshot, Target, WalkCache, WalkOptions, walk
 from exporter.parsers.lio import normalize_wwn, parse_hba_dir
 
 MIB = 1 << 20
@@ -114,6 +114,7 @@ class LioCollector(ThreadedCollector):
             return v if isinstance(v, str) else None
 
         self.per_lun = bool(getattr(a, "lio_initiator_luns", False))
+        self.cache = WalkCache()
         zero_stats = bool(getattr(a, "lio_always_zero_stats", False))
         self.opts = WalkOptions(
             wwpn_ok=_matcher(opt("lio_wwpn_include"), opt("lio_wwpn_exclude")),
@@ -125,7 +126,7 @@ class LioCollector(ThreadedCollector):
         )
 
     def collect_blocking(self, out: Output) -> None:
-        snap = walk(self.ctx.paths.target(), self.opts)
+        snap = walk(self.ctx.paths.target(), self.opts, self.cache)
         emit(out, snap, self.per_lun, self.opts.zero_stats)
 
 
