@@ -300,12 +300,6 @@ class ReloadableSite(web.BaseSite):
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"{scheme}://{host}:{self._port}"
 
-    @property
-    def sockets(self) -> list[tuple[str, int]]:
-        if self._server is None:
-            return []
-        return [s.getsockname()[:2] for s in self._server.sockets]  # type: ignore[attr-defined]
-
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
