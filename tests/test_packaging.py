@@ -245,9 +245,9 @@ def test_deb_builds_installs_runs_and_purges(tmp_path: Path) -> None:
     ).stdout.strip()
     assert f"python3 (>= {py})" in info
     contents = run(["dpkg-deb", "--contents", str(deb)]).stdout
-    dashboards = sorted(p.name for p in (REPO / "dashboards").glob("*.json"))
-    for name in dashboards:
-        assert f"./usr/share/fctarget-exporter/dashboards/{name}" in contents
+    for pattern, sub in (("*.json", "dashboards"), ("rules/*.yml", "rules")):
+        for p in (REPO / "dashboards").glob(pattern):
+            assert f"./usr/share/fctarget-exporter/{sub}/{p.name}" in contents
 
     try:
         r = run(["dpkg", "--install", str(deb)])
