@@ -506,9 +506,12 @@ class _Walker:
             path = mdir + "/statistics/scsi_att_intr_port/port_ident"
             data = self.read(path)
             if isinstance(data, OSError):
-                if data.errno == errno.ENOENT:
+                if data.errno == errno.ENOENT and not os.path.isdir(mdir):
                     continue  # mapped LUN removed meanwhile
-                if data.errno == errno.ENODEV:
+                # ENODEV: the kernel's answer without a session. ENOENT while the mapped LUN
+                # is still there: a tree that drops the attribute instead (the simulator,
+                # which cannot make device nodes unprivileged) means the same.
+                if data.errno in (errno.ENODEV, errno.ENOENT):
                     result = False
                     probes += 1
                     if probes >= self.MAX_SESSION_PROBES:
