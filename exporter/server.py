@@ -345,7 +345,10 @@ class ReloadableSite(web.BaseSite):
                 server_side=True,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
             )
-        except (OSError, TimeoutError, ConnectionError) as exc:
+        except asyncio.CancelledError:
+            transport.abort()
+            raise
+        except Exception as exc:  # noqa: BLE001 - one client's failure must not escape the task
             # Plain HTTP on the TLS port, a client that gave up, a rejected client certificate:
             # the client's problem, worth a debug line at most.
             LOG.debug(
@@ -353,9 +356,6 @@ class ReloadableSite(web.BaseSite):
             )
             transport.abort()
             return
-        except asyncio.CancelledError:
-            transport.abort()
-            raise
         if tls_transport is None:
             transport.abort()
             return
