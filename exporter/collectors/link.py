@@ -78,6 +78,7 @@ class KmsgCollector(Collector):
 
     async def collect(self, out: Output) -> None:
         follower = self.follower
+        follower.scrape_started()
         if not follower.initial_sync.is_set():
             try:
                 await asyncio.wait_for(follower.initial_sync.wait(), self.sync_wait)
