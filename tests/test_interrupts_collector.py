@@ -219,7 +219,7 @@ def test_unreadable_affinity_costs_only_its_series(tmp_path: Path) -> None:
     f.mkdir()  # EISDIR on read
     (tmp_path / "proc" / "irq" / "75" / "effective_affinity_list").write_text("1-x\n")
     (tmp_path / "proc" / "interrupts").write_text(
-        (FIX / "qla-3.10-legacy-2ports.txt").read_text() + " 99:  1 2\n"
+        (FIX / "qla-3.10-legacy-2ports.txt").read_text() + " 99:  1 2  IR-PCI-MSI-edge  qla2xxx\n"
     )
     out = Output("interrupts", RateLimitedLog(LOG))
     InterruptsCollector(ctx(paths)).collect_blocking(out)

@@ -299,3 +299,11 @@ def test_numeric_garbage_lines(lines: list[str]) -> None:
         return
     for ln in parsed.lines:
         assert len(ln.counts) == 2
+
+
+def test_keep_prefilter_skips_other_lines_unparsed() -> None:
+    text = load("qla-4.19-modern-noncontig.txt") + " 77: garbage that would be malformed\n"
+    parsed = parse_interrupts(text, keep=lambda ln: "qla2xxx" in ln)
+    assert [ln.irq for ln in parsed.lines] == [16, 110, 111, 112, 113, 114, 120, 121, 122, 123]
+    assert parsed.malformed == ()
+    assert parse_interrupts(text).malformed == (" 77: garbage that would be malformed",)

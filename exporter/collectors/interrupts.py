@@ -19,6 +19,10 @@ from exporter.parsers.interrupts import Interrupts, parse_interrupts, qla2xxx_ve
 LABELS = ["pci", "host", "irq", "vector"]
 
 
+def _mentions_qla2xxx(line: str) -> bool:
+    return "qla2xxx" in line
+
+
 @register
 class InterruptsCollector(ThreadedCollector):
     name = "interrupts"
@@ -60,7 +64,8 @@ class InterruptsCollector(ThreadedCollector):
             out.error("interrupts:read", f"{path}: {exc.strerror or exc}")
             return
         try:
-            parsed = parse_interrupts(text)
+            # Only qla2xxx lines are parsed; everything else on the host is skipped unparsed.
+            parsed = parse_interrupts(text, keep=_mentions_qla2xxx)
         except ValueError as exc:
             out.error("interrupts:parse", f"{path}: {exc}")
             return
