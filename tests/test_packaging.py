@@ -151,6 +151,7 @@ if libc.prctl(65, 1, 0, 0, 0) != 0:
 import aiohttp.web, bcrypt, yaml, psutil, pyudev  # every compiled dependency
 assert bcrypt.checkpw(b"x", bcrypt.hashpw(b"x", bcrypt.gensalt(4)))
 ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+pyudev.Monitor.from_netlink(pyudev.Context())  # libudev through ctypes, netlink socket
 from exporter.cli import main
 sys.exit(main(sys.argv[1:]))
 """
