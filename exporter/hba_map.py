@@ -163,8 +163,9 @@ def _is_real_sysfs(paths: HostPaths) -> bool:
     return os.path.realpath(paths.sysfs) == "/sys"
 
 
-def _udev_functions() -> list[str] | None:
-    """qla2xxx PCI functions as udev knows them; None when pyudev/udev are not usable."""
+def udev_functions(driver: str = DRIVER) -> list[str] | None:
+    """PCI functions bound to `driver` as udev knows them; None when pyudev/udev are not usable
+    (no udev database: containers, minimal systems)."""
     if not os.path.isdir(UDEV_DB):
         return None
     try:
@@ -172,7 +173,7 @@ def _udev_functions() -> list[str] | None:
 
         ctx = pyudev.Context()
         return sorted(
-            d.sys_name for d in ctx.list_devices(subsystem="pci", DRIVER=DRIVER) if d.sys_name
+            d.sys_name for d in ctx.list_devices(subsystem="pci", DRIVER=driver) if d.sys_name
         )
     except Exception as exc:  # noqa: BLE001 - libudev missing or broken: fall back to sysfs
         LOG.debug("pyudev enumeration failed: %s", exc)
@@ -183,7 +184,7 @@ def discover_functions(paths: HostPaths) -> list[str]:
     """PCI functions bound to qla2xxx, sorted."""
     found: list[str] | None = None
     if _is_real_sysfs(paths):
-        found = _udev_functions()
+        found = udev_functions()
     if found is None:
         drv = paths.sys("bus", "pci", "drivers", DRIVER)
         if os.path.isdir(drv):

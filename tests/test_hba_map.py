@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
+from exporter import hba_map
 from exporter.hba_map import (
     HbaMapCache,
     IrqOwner,
@@ -15,7 +18,7 @@ from exporter.hba_map import (
     load_map,
     scan_layout,
 )
-from exporter.parsers.pci import bdf_above_host
+from exporter.parsers.pci import bdf_above_host, is_bdf
 from exporter.paths import HostPaths
 
 QLA_VERSION = "10.02.07.900-k"
@@ -302,3 +305,19 @@ def test_uevent_monitor_invalidates_on_real_kernel_event() -> None:
     finally:
         cache.stop_watching()
     assert cache._observer is None
+
+
+def test_udev_enumeration_matches_sysfs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """pyudev discovery on this machine's real /sys, for a driver that is bound here."""
+    monkeypatch.setattr(hba_map, "UDEV_DB", str(tmp_path))
+    drivers = "/sys/bus/pci/drivers"
+    name = next(
+        d
+        for d in sorted(os.listdir(drivers))
+        if any(is_bdf(e) for e in os.listdir(os.path.join(drivers, d)))
+    )
+    want = sorted(e for e in os.listdir(os.path.join(drivers, name)) if is_bdf(e))
+    assert hba_map.udev_functions(name) == want
+    assert hba_map.udev_functions("no-such-driver") == []
+    monkeypatch.setattr(hba_map, "UDEV_DB", str(tmp_path / "absent"))
+    assert hba_map.udev_functions(name) is None
