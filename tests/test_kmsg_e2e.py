@@ -46,7 +46,7 @@ def test_link_flaps_through_http_scrape(tmp_path: Path) -> None:
         got = scrape(base)
         assert got[f"fctarget_link_up{{{P}}}"] == 1
         assert got[f"fctarget_link_state_mismatch{{{P}}}"] == 0
-        assert got[f"fctarget_link_speed_bits_per_second{{{P}}}"] == 16e9
+        assert got[f"fctarget_link_speed_bytes_per_second{{{P}}}"] == 2e9
         assert got[f'fctarget_link_events_total{{event="loop_up",{P}}}'] == 1
         assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
 
@@ -63,7 +63,7 @@ def test_link_flaps_through_http_scrape(tmp_path: Path) -> None:
         assert got[f'fctarget_link_last_event_timestamp_seconds{{event="loop_down",{P}}}'] == (
             BTIME + 20
         )
-        assert got[f"fctarget_link_speed_bits_per_second{{{P}}}"] == 16e9  # last LOOP UP's
+        assert got[f"fctarget_link_speed_bytes_per_second{{{P}}}"] == 2e9  # last LOOP UP's
 
         # back at a lower speed, after a LIP; a forged user-space record is ignored
         with open(kmsg, "ab") as f:
@@ -75,7 +75,7 @@ def test_link_flaps_through_http_scrape(tmp_path: Path) -> None:
         (fc / "port_state").write_text("Online\n")
         got = scrape(base)
         assert got[f"fctarget_link_up{{{P}}}"] == 1
-        assert got[f"fctarget_link_speed_bits_per_second{{{P}}}"] == 8e9
+        assert got[f"fctarget_link_speed_bytes_per_second{{{P}}}"] == 1e9
         assert got[f'fctarget_link_events_total{{event="loop_up",{P}}}'] == 2
         assert got[f'fctarget_link_events_total{{event="loop_down",{P}}}'] == 1
         assert got[f'fctarget_link_events_total{{event="lip",{P}}}'] == 1

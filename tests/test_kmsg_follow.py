@@ -420,7 +420,7 @@ def test_collector_on_real_61_guest_log(tmp_path: Path, accept_user: bool) -> No
     assert got[f'fctarget_link_events_total{{event="loop_up",{P3}}}'] == 1
     assert got[f'fctarget_link_events_total{{event="loop_down",{P3}}}'] == 1
     assert got[f"fctarget_link_up{{{P3}}}"] == 0
-    assert got[f"fctarget_link_speed_bits_per_second{{{P3}}}"] == 8e9
+    assert got[f"fctarget_link_speed_bytes_per_second{{{P3}}}"] == 1e9
     ts = got[f'fctarget_link_last_event_timestamp_seconds{{event="loop_down",{P3}}}']
     assert ts == pytest.approx(BTIME + 33.115695)
 
@@ -451,7 +451,7 @@ def test_collector_old_prefix_resolves_host_and_cross_checks_fc_host(tmp_path: P
     assert got[f'fctarget_link_events_total{{event="lip_reset",{p4}}}'] == 1
     assert got[f'fctarget_link_events_total{{event="lip",{p4}}}'] == 1
     assert got[f'fctarget_link_events_total{{event="loop_up",{p4}}}'] == 1
-    assert got[f"fctarget_link_speed_bits_per_second{{{p4}}}"] == 8e9
+    assert got[f"fctarget_link_speed_bytes_per_second{{{p4}}}"] == 1e9
     # the log says up (LOOP UP last) but fc_host says Linkdown now: sysfs wins, mismatch flagged
     assert got[f"fctarget_link_up{{{p4}}}"] == 0
     assert got[f"fctarget_link_state_mismatch{{{p4}}}"] == 1
@@ -497,7 +497,7 @@ def test_once_replays_a_saved_file(tmp_path: Path) -> None:
     got = parse_samples(r.stdout)
     assert got[f'fctarget_link_events_total{{event="loop_up",{P3}}}'] == 1
     assert got[f"fctarget_link_up{{{P3}}}"] == 0
-    assert got[f"fctarget_link_speed_bits_per_second{{{P3}}}"] == 8e9
+    assert got[f"fctarget_link_speed_bytes_per_second{{{P3}}}"] == 1e9
     assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
 
 

@@ -146,8 +146,9 @@ class KmsgCollector(Collector):
             ["pci", "host"],
         )
         speed = out.gauge(
-            "fctarget_link_speed_bits_per_second",
-            "Nominal speed printed by the last 'LOOP UP detected (N Gbps)' (absent for '?').",
+            "fctarget_link_speed_bytes_per_second",
+            "Nominal speed printed by the last 'LOOP UP detected (N Gbps)', in bytes per second "
+            "(N * 10^9 / 8; absent for '?').",
             ["pci", "host"],
         )
         for key in sorted(snap.ports, key=lambda k: (k[0], -1 if k[1] is None else k[1])):
@@ -167,7 +168,7 @@ class KmsgCollector(Collector):
             elif port.up is not None:
                 up.add(labels, 1.0 if port.up else 0.0)
             if port.speed_gbps is not None:
-                speed.add(labels, port.speed_gbps * 1e9)
+                speed.add(labels, port.speed_gbps * 1e9 / 8)  # base unit: bytes
 
         out.counter(
             "fctarget_kmsg_records",
