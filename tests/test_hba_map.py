@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -9,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter import hba_map
 from exporter.hba_map import (
@@ -18,7 +21,13 @@ from exporter.hba_map import (
     load_map,
     scan_layout,
 )
-from exporter.parsers.pci import bdf_above_host, is_bdf
+from exporter.parsers.pci import (
+    bdf_above_host,
+    is_bdf,
+    parse_int_attr,
+    parse_msi_irqs,
+    parse_numa_node,
+)
 from exporter.paths import HostPaths
 
 QLA_VERSION = "10.02.07.900-k"
@@ -321,3 +330,22 @@ def test_udev_enumeration_matches_sysfs(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert hba_map.udev_functions("no-such-driver") == []
     monkeypatch.setattr(hba_map, "UDEV_DB", str(tmp_path / "absent"))
     assert hba_map.udev_functions(name) is None
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60), st.lists(st.text(max_size=12), max_size=6))
+def test_pci_value_parsers_raise_only_valueerror(text: str, entries: list[str]) -> None:
+    for parse in (parse_numa_node, lambda t: parse_int_attr(t, "irq")):
+        with contextlib.suppress(ValueError):
+            assert isinstance(parse(text), int)
+    assert all(isinstance(n, int) and n >= 0 for n in parse_msi_irqs(entries))
+    assert bdf_above_host(text) is None or is_bdf(bdf_above_host(text) or "")
+
+
+def test_pci_value_parsers() -> None:
+    assert parse_numa_node("-1\n") == -1
+    assert parse_numa_node("1\n") == 1
+    assert parse_int_attr("16\n", "irq") == 16
+    assert parse_msi_irqs(["35", "36", "mode", "x1"]) == (35, 36)
+    assert is_bdf("0000:83:00.1") and is_bdf("10000:00:01.0") and not is_bdf("0000:83:00.8")
+    assert not is_bdf("0000:83:00.1 ")
