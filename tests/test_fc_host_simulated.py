@@ -1,0 +1,138 @@
+"""The fc_host collector on the simulated qla2xxx host: exported values equal its files."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from exporter.collector import CollectorContext, Output
+from exporter.collectors.fc_host import FcHostCollector
+from exporter.logsetup import RateLimitedLog
+from exporter.simulate import SimParams, SimulatedHost
+
+LOG = logging.getLogger("test.fc_host.sim")
+ALL_ONES = 2**64 - 1
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> SimulatedHost:
+    host = SimulatedHost(
+        str(tmp_path), SimParams(ports=2, cpus=4, luns=2, initiators=1, qpairs=1, seed=3)
+    )
+    host.build()
+    host.advance(10.0)
+    return host
+
+
+def scrape(
+    c: FcHostCollector,
+) -> tuple[dict[tuple[str, frozenset[tuple[str, str]]], float], Output]:
+    out = Output("fc_host", RateLimitedLog(LOG))
+    c.collect_blocking(out)
+    got = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for m in out.metrics()
+        for s in m.to_metric().samples
+    }
+    return got, out
+
+
+def collector(sim: SimulatedHost, interval: float = 0.0) -> FcHostCollector:
+    args = argparse.Namespace(fc_host_stats_min_interval=interval)
+    return FcHostCollector(CollectorContext(sim.paths, args, LOG, RateLimitedLog(LOG)))
+
+
+def labels(sim: SimulatedHost, i: int, **extra: str) -> frozenset[tuple[str, str]]:
+    port = sim.port(i)
+    return frozenset({"pci": port.pci, "host": port.host, "wwpn": port.wwpn_colon, **extra}.items())
+
+
+def stat_files(sim: SimulatedHost, i: int) -> dict[str, int]:
+    """The simulated statistics files, read and decoded here (`0x%llx`), not by the exporter."""
+    d = os.path.join(sim.paths.sysfs, "class", "fc_host", sim.port(i).host, "statistics")
+    out: dict[str, int] = {}
+    for name in os.listdir(d):
+        if name == "reset_statistics":
+            continue
+        with open(os.path.join(d, name)) as f:
+            text = f.read()
+        assert text.startswith("0x") and text.endswith("\n")
+        out[name] = int(text, 16)
+    return out
+
+
+def metric_for(name: str) -> str:
+    if name == "seconds_since_last_reset":
+        return "fctarget_fc_host_seconds_since_last_reset"
+    if name.endswith("_megabytes"):
+        return f"fctarget_fc_host_{name.removesuffix('_megabytes')}_bytes_total"
+    return f"fctarget_fc_host_{name.removesuffix('_count')}_total"
+
+
+def test_values_equal_the_simulated_files(sim: SimulatedHost) -> None:
+    got, out = scrape(collector(sim))
+    assert out.errors == []
+    for i in range(2):
+        files = stat_files(sim, i)
+        assert len(files) >= 8
+        for name, raw in files.items():
+            key = (metric_for(name), labels(sim, i))
+            if raw == ALL_ONES:
+                assert key not in got, name  # unsupported: omitted
+            else:
+                scale = 2**20 if name.endswith("_megabytes") else 1
+                assert got[key] == raw * scale, name
+        assert got[("fctarget_fc_port_up", labels(sim, i))] == 1
+        assert got[("fctarget_fc_port_speed_bits_per_second", labels(sim, i))] == (
+            sim.port(i).speed_gbit * 1e9
+        )
+        assert got[("fctarget_fc_host_target_mode_active", labels(sim, i))] == 1
+    assert got[("fctarget_qla2xxx_target_mode_enabled", frozenset())] == 1
+
+
+def test_link_down_and_flap(sim: SimulatedHost) -> None:
+    c = collector(sim)
+    before, _ = scrape(c)
+    lip = ("fctarget_fc_host_lip_total", labels(sim, 1))
+    link_failures = ("fctarget_fc_host_link_failure_total", labels(sim, 0))
+
+    sim.link_down(0)
+    got, out = scrape(c)
+    assert out.errors == []
+    assert got[("fctarget_fc_port_up", labels(sim, 0))] == 0
+    assert got[("fctarget_fc_port_state", labels(sim, 0, state="Linkdown"))] == 1
+    assert got[("fctarget_fc_port_state", labels(sim, 0, state="Online"))] == 0
+    assert ("fctarget_fc_port_speed_bits_per_second", labels(sim, 0)) not in got
+    assert got[("fctarget_fc_host_link_state", labels(sim, 0, state="Link Down"))] == 1
+    assert got[link_failures] == before[link_failures] + 1
+    assert got[("fctarget_fc_port_up", labels(sim, 1))] == 1  # the other port is untouched
+
+    sim.flap(1)
+    got, _ = scrape(c)
+    assert got[lip] == before[lip] + 1
+    assert got[("fctarget_fc_port_up", labels(sim, 1))] == 1
+
+    sim.link_up(0)
+    got, _ = scrape(c)
+    assert got[("fctarget_fc_port_up", labels(sim, 0))] == 1
+    assert got[("fctarget_fc_host_link_state", labels(sim, 0, state="Link Up - F_Port"))] == 1
+
+
+def test_counters_grow_with_traffic_and_cache_holds_them(sim: SimulatedHost) -> None:
+    clock = [100.0]
+    c = collector(sim, interval=5.0)
+    c.clock = lambda: clock[0]
+    key = ("fctarget_fc_host_rx_frames_total", labels(sim, 0))
+    first, _ = scrape(c)
+    sim.advance(30.0)
+    clock[0] += 1.0
+    cached, _ = scrape(c)
+    assert cached[key] == first[key]  # inside the interval: no new mailbox reads
+    clock[0] += 5.0
+    fresh, _ = scrape(c)
+    assert fresh[key] == stat_files(sim, 0)["rx_frames"]
+    assert fresh[key] > first[key]
