@@ -27,6 +27,7 @@ partial one, and no temporary name ever appears in a scanned directory.
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -401,6 +402,7 @@ class SimulatedHost:
         self._tmpdir = os.path.join(self.root, ".simtmp")
         self._rng = random.Random(params.seed)
         self._written: dict[str, str] = {}
+        self._pool: dict[str, str] = {}
         self._tmp_seq = 0
         self.now = 35.0  # simulated seconds since boot
         self.kmsg_seq = 0
@@ -423,11 +425,12 @@ class SimulatedHost:
 
     @classmethod
     def demo(cls, root: str) -> SimulatedHost:
-        """A lively default host for `--demo`: flaps every 2 minutes, one skewed-looking load,
-        one initiator whose ACL exists but which is logged out."""
+        """A lively default host for `--demo`: each port flaps every 2 minutes (LIP debug lines
+        on), port 1's interrupts all land on one CPU, and one ACL's initiator is logged out."""
         host = cls(root, SimParams(flap_every=120.0, extended_logging=True, seed=7))
         host.build()
         host.logout(0, host.params.initiators - 1)
+        host.set_irq_spread("skewed", port=1)
         host.advance(5.0)
         return host
 
@@ -550,6 +553,7 @@ class SimulatedHost:
                         write_size=65536,
                     )
                 )
+        self.port_spread: dict[int, str] = {}
         self._apply_spread(p.irq_spread)
 
     def _vector_name(self, port: Port, kind: str, q: int) -> str:
@@ -560,8 +564,10 @@ class SimulatedHost:
             return f"qla2xxx{port.host_no}_qpair{q}"
         return f"qla2xxx{port.host_no}_{kind}"
 
-    def _apply_spread(self, mode: str) -> None:
+    def _apply_spread(self, mode: str, only: int | None = None) -> None:
         for port in self.ports:
+            if only is not None and port.index != only:
+                continue
             local = self.node_cpus[port.node]
             if mode == "remote_numa" and self.numa_nodes > 1:
                 cpus = self.node_cpus[(port.node + 1) % self.numa_nodes]
@@ -578,7 +584,7 @@ class SimulatedHost:
                 else:
                     v.allowed = tuple(cpus)
                     v.effective = cpus[(port.function + 1) % len(cpus)]
-        self.irq_spread = mode
+            self.port_spread[port.index] = mode
 
     # ------------------------------------------------------------ accessors
 
@@ -608,10 +614,34 @@ class SimulatedHost:
         return os.path.join(self.root, rel)
 
     def _write(self, rel: str, content: str) -> None:
-        """Write a file at build time (no reader yet) and remember its content."""
-        with open(self._abs(rel), "w", encoding="utf-8", newline="") as f:
-            f.write(content)
+        """Write a file at build time (no reader yet) and remember its content.
+
+        Files with equal content are hard links to one pool file under `<root>/.simtmp/pool`:
+        creating an inode costs ~20x a link on ext4, and a large host has ~100k small files,
+        most of them `0` or `1`. Later changes never write in place (see `_update`), so the
+        shared inodes never change."""
+        dst = self._abs(rel)
+        src = self._pool.get(content)
+        if src is not None:
+            try:
+                os.link(src, dst)
+            except OSError as exc:
+                if exc.errno != errno.EMLINK:
+                    raise
+            else:
+                self._written[rel] = content
+                return
+        self._tmp_seq += 1
+        src = os.path.join(self._tmpdir, "pool", f"p{self._tmp_seq}")
+        _write_file(src, content)
+        os.link(src, dst)
+        self._pool[content] = src
         self._written[rel] = content
+
+    def _write_special(self, rel: str, content: str, mode: int) -> None:
+        """A file with its own inode and mode (write-only attributes)."""
+        _write_file(self._abs(rel), content)
+        os.chmod(self._abs(rel), mode)
 
     def _update(self, rel: str, content: str) -> None:
         """Atomically replace a file if its content changed (temp file outside the tree)."""
@@ -619,8 +649,7 @@ class SimulatedHost:
             return
         self._tmp_seq += 1
         tmp = os.path.join(self._tmpdir, f"w{self._tmp_seq}")
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(content)
+        _write_file(tmp, content)
         os.replace(tmp, self._abs(rel))
         self._written[rel] = content
 
@@ -663,8 +692,9 @@ class SimulatedHost:
             if os.path.isdir(path):
                 shutil.rmtree(path)
         self._written.clear()
+        self._pool.clear()
         self.built = False
-        for d in ("proc/irq", "sys/kernel/config/target", "dev", ".simtmp"):
+        for d in ("proc/irq", "sys/kernel/config/target", "dev", ".simtmp/pool"):
             self._mkdir(d)
         self._build_cpus()
         self._build_pci()
@@ -793,16 +823,14 @@ class SimulatedHost:
         )
         for name in ("issue_lip", "vport_create", "vport_delete"):
             if not self.built:
-                self._write(f"{fc}/{name}", "")
-                os.chmod(self._abs(f"{fc}/{name}"), 0o200)
+                self._write_special(f"{fc}/{name}", "", 0o200)
         stats = {}
         for name in FC_STAT_FILES:
             value = _ALL_ONES if name in FC_STAT_UNSUPPORTED else port.stats[name]
             stats[name] = f"0x{value:x}\n"  # scsi_transport_fc.c: "0x%llx\n"
         self._files(f"{fc}/statistics", stats)
         if not self.built:
-            self._write(f"{fc}/statistics/reset_statistics", "")
-            os.chmod(self._abs(f"{fc}/statistics/reset_statistics"), 0o200)
+            self._write_special(f"{fc}/statistics/reset_statistics", "", 0o200)
 
     def _build_module(self) -> None:
         ext = "1" if self.params.extended_logging else "0"
@@ -1383,12 +1411,14 @@ class SimulatedHost:
         self.now += 0.001
         self.link_up(port)
 
-    def set_irq_spread(self, mode: str) -> None:
-        """Re-pin every HBA vector ("balanced" | "skewed" | "remote_numa"); counts stay."""
+    def set_irq_spread(self, mode: str, port: int | None = None) -> None:
+        """Re-pin the HBA vectors of every port (or of one port) to "balanced", "skewed" (all
+        on one CPU) or "remote_numa" (CPUs of another NUMA node); counts so far stay where
+        they are, new interrupts go to the new effective CPU."""
         self._require_built()
         if mode not in ("balanced", "skewed", "remote_numa"):
             raise ValueError(f"irq_spread: unknown mode {mode!r}")
-        self._apply_spread(mode)
+        self._apply_spread(mode, port)
         for v in self.vectors():
             self._write_affinity(v)
 
@@ -1467,9 +1497,11 @@ class SimulatedHost:
             self.now = when
             port = self.ports[idx]
             if up:
-                port.down_until = None
-                self._set_link(port, True)
-            else:
+                # only the end of an automatic flap; a link_down() port stays down
+                if port.down_until is not None and when >= port.down_until:
+                    port.down_until = None
+                    self._set_link(port, True)
+            elif port.link_up:
                 self._set_link(port, False)
                 port.down_until = when + FLAP_DOWN_SECONDS
             state[idx] = port.link_up
@@ -1583,6 +1615,16 @@ class SimulatedHost:
             for acl in port.acls:
                 for m in acl.mapped:
                     yield port, acl, m
+
+
+def _write_file(path: str, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        data = memoryview(content.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _uuid(rng: random.Random) -> str:
