@@ -33,7 +33,7 @@ LUN_METRIC = {
     "read_mbytes": ("fctarget_lun_read_bytes_total", MIB),
     "write_mbytes": ("fctarget_lun_write_bytes_total", MIB),
     "hs_in_cmds": ("fctarget_lun_hs_commands_total", 1),
-    "busy_count": ("fctarget_lun_port_busy_count", 1),
+    "busy_count": ("fctarget_lun_busy_statuses_total", 1),
 }
 BS_STAT = re.compile(
     r"target/core/(?P<hba>(?P<plugin>[a-z_]+)_\d+)/(?P<dev>[^/]+)/statistics/"
@@ -103,7 +103,7 @@ def test_every_lun_port_counter_equals_the_dump(tmp_path: Path, dump: Path) -> N
 def test_always_zero_stats_are_skipped_by_default(tmp_path: Path) -> None:
     s = scrape_dump(tmp_path, DUMP_AFTER)
     assert "fctarget_lun_hs_commands_total" not in s.samples
-    assert "fctarget_lun_port_busy_count" not in s.samples
+    assert "fctarget_lun_busy_statuses_total" not in s.samples
     assert len(s.series("fctarget_lun_commands_total")) == 3
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from exporter.simulate import SimParams, SimulatedHost
+from tests.exporter_proc import run_exporter
 from tests.test_lio_dumptree import Scrape, run_lio
 
 MIB = 2**20
@@ -131,3 +133,31 @@ def test_removed_lun_and_link_down(sim: SimulatedHost) -> None:
     assert s.value("fctarget_tpg_sessions", **t1) == 0.0  # no session while the link is down
     for acl in sim.ports[1].acls:
         assert s.value("fctarget_session_active", initiator=acl.name, **t1) == 0.0
+
+
+def test_exposition_passes_promtool_with_every_option(sim: SimulatedHost) -> None:
+    """Names, types and HELP of every lio family (all options on) satisfy `promtool check`."""
+    sim.logout(0, 0)
+    p = sim.paths
+    r = run_exporter(
+        "--once",
+        "--collector.disable-defaults",
+        "--collector.lio",
+        "--collector.lio.always-zero-stats",
+        "--collector.lio.initiator-luns",
+        f"--path.procfs={p.procfs}",
+        f"--path.sysfs={p.sysfs}",
+        f"--path.configfs={p.configfs}",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "fctarget_lun_busy_statuses_total{" in r.stdout
+    assert "fctarget_initiator_commands_total{" in r.stdout
+    check = subprocess.run(
+        ["promtool", "check", "metrics"],
+        input=r.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -201,9 +201,10 @@ def _emit_target(
             "them, always 0).",
             LUN,
         )
-        busy = out.gauge(
-            "fctarget_lun_port_busy_count",
-            "BUSY statuses of this LUN's port (scsi_port/busy_count; always 0 in the kernel).",
+        busy = out.counter(
+            "fctarget_lun_busy_statuses",
+            "BUSY statuses returned on this LUN's port (scsi_port/busy_count, the SCSI MIB's "
+            "scsiPortBusyStatuses; always 0 in the kernel).",
             LUN,
         )
     acl_info = out.info(
