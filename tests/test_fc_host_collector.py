@@ -182,8 +182,8 @@ def test_state_speed_and_link(tree: HostPaths) -> None:
     assert sum(v or 0 for v in states7.values()) == 1
     assert value(out, "fctarget_fc_port_state", {**L6, "state": "Linkdown"}) == 1
     assert value(out, "fctarget_fc_port_state", {**L6, "state": "Online"}) == 0
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L7) == 16e9
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L6) is None  # "unknown"
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L6) is None  # "unknown"
     assert value(out, "fctarget_fc_host_link_state", {**L7, "state": "Link Up - F_Port"}) == 1
     assert value(out, "fctarget_fc_host_link_state", {**L7, "state": "Link Down"}) == 0
     assert value(out, "fctarget_fc_host_link_state", {**L6, "state": "Link Down"}) == 1
@@ -288,7 +288,7 @@ def test_missing_optional_attributes(tmp_path: Path, entries: dict[str, str]) ->
     assert info["symbolic_name"] == "" and info["fabric_name"] == ""
     assert info["port_id"] == "0x010200"
     assert value(out, "fctarget_fc_port_up", L7) is None
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L7) is None
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) is None
     assert [d for d in series(out, "fctarget_fc_host_link_state") if d["host"] == "host7"] == []
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
     assert value(out, "fctarget_fc_port_up", L6) == 0
@@ -297,7 +297,7 @@ def test_missing_optional_attributes(tmp_path: Path, entries: dict[str, str]) ->
 def test_speed_falls_back_to_qla_port_speed(tmp_path: Path, entries: dict[str, str]) -> None:
     del entries[f"{FC7}/speed"]
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L7) == 16e9
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
     assert out.errors == []
 
 
@@ -323,7 +323,7 @@ def test_unreadable_attribute_eisdir(tmp_path: Path, entries: dict[str, str]) ->
     assert series(out, "fctarget_fc_port_state") == [
         d for d in series(out, "fctarget_fc_port_state") if d["host"] == "host6"
     ]
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L7) == 16e9
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
 
 
@@ -382,7 +382,7 @@ def test_garbage_values(tmp_path: Path, entries: dict[str, str]) -> None:
     ]
     info = next(d for d in series(out, "fctarget_fc_host_info") if d["host"] == "host7")
     assert info["port_id"] == "" and info["port_type"] == "NPort (fabric via point-to-point)"
-    assert value(out, "fctarget_fc_port_speed_bits_per_second", L7) is None
+    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) is None
     assert value(out, "fctarget_fc_host_tx_frames_total", L7) is None
     assert value(out, "fctarget_fc_host_isp_aborts_total", L7) is None
     assert value(out, "fctarget_fc_host_rx_frames_total", L7) == 0x2B3C4D5
@@ -464,7 +464,7 @@ def test_eacces_as_unprivileged_user(entries: dict[str, str]) -> None:
     assert ("fctarget_fc_port_up", frozenset(L7.items())) not in got
     assert ("fctarget_fc_host_lip_total", frozenset(L7.items())) not in got
     assert got[("fctarget_fc_host_nos_total", frozenset(L7.items()))] == 2
-    assert got[("fctarget_fc_port_speed_bits_per_second", frozenset(L7.items()))] == 16e9
+    assert got[("fctarget_fc_port_speed_bytes_per_second", frozenset(L7.items()))] == 2e9
     assert got[("fctarget_fc_port_up", frozenset(L6.items()))] == 0
 
 

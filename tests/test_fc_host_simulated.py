@@ -87,8 +87,8 @@ def test_values_equal_the_simulated_files(sim: SimulatedHost) -> None:
                 scale = 2**20 if name.endswith("_megabytes") else 1
                 assert got[key] == raw * scale, name
         assert got[("fctarget_fc_port_up", labels(sim, i))] == 1
-        assert got[("fctarget_fc_port_speed_bits_per_second", labels(sim, i))] == (
-            sim.port(i).speed_gbit * 1e9
+        assert got[("fctarget_fc_port_speed_bytes_per_second", labels(sim, i))] == (
+            sim.port(i).speed_gbit * 1e9 / 8
         )
         assert got[("fctarget_fc_host_target_mode_active", labels(sim, i))] == 1
     assert got[("fctarget_qla2xxx_target_mode_enabled", frozenset())] == 1
@@ -106,7 +106,7 @@ def test_link_down_and_flap(sim: SimulatedHost) -> None:
     assert got[("fctarget_fc_port_up", labels(sim, 0))] == 0
     assert got[("fctarget_fc_port_state", labels(sim, 0, state="Linkdown"))] == 1
     assert got[("fctarget_fc_port_state", labels(sim, 0, state="Online"))] == 0
-    assert ("fctarget_fc_port_speed_bits_per_second", labels(sim, 0)) not in got
+    assert ("fctarget_fc_port_speed_bytes_per_second", labels(sim, 0)) not in got
     assert got[("fctarget_fc_host_link_state", labels(sim, 0, state="Link Down"))] == 1
     assert got[link_failures] == before[link_failures] + 1
     assert got[("fctarget_fc_port_up", labels(sim, 1))] == 1  # the other port is untouched

@@ -98,7 +98,7 @@ M_INFO = "fctarget_fc_host_info"
 M_ADAPTER = "fctarget_fc_host_adapter_info"
 M_UP = "fctarget_fc_port_up"
 M_STATE = "fctarget_fc_port_state"
-M_SPEED = "fctarget_fc_port_speed_bits_per_second"
+M_SPEED = "fctarget_fc_port_speed_bytes_per_second"
 M_LINK_STATE = "fctarget_fc_host_link_state"
 M_ISP_ABORTS = "fctarget_fc_host_isp_aborts"
 M_TARGET_ACTIVE = "fctarget_fc_host_target_mode_active"
@@ -142,8 +142,8 @@ H_STATE = (
     "a state this exporter does not know is added with value 1."
 )
 H_SPEED = (
-    "Negotiated port speed in bits per second from fc_host speed (nominal: 16 Gbit = 16e9); "
-    "absent while the speed is unknown (link down)."
+    "Negotiated port speed in bytes per second from fc_host speed, nominal "
+    "(16 Gbit = 16e9 / 8 = 2e9); absent while the speed is unknown (link down)."
 )
 H_LINK_STATE = (
     "qla2xxx scsi_host link_state (Link Down, Unknown Link State, Link Up - <topology>), "
@@ -393,8 +393,8 @@ class FcHostCollector(ThreadedCollector):
             bits = c.parse(fc, "speed", fd, p.parse_speed)
         else:  # no fc_host speed attribute: qla2xxx's own (costs a mailbox command)
             bits = c.parse({"port_speed": raw.port_speed}, "port_speed", sd, p.parse_qla_port_speed)
-        if bits is not None:
-            out.gauge(M_SPEED, H_SPEED, BASE_LABELS).add(labels, bits)
+        if bits is not None:  # Prometheus base unit is bytes (as node_network_speed_bytes)
+            out.gauge(M_SPEED, H_SPEED, BASE_LABELS).add(labels, bits / 8)
 
         for attr, metric, doc in (
             ("dev_loss_tmo", M_DEV_LOSS, H_DEV_LOSS),
