@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -265,6 +266,17 @@ def test_exposition_and_help(tree: HostPaths) -> None:
     assert "initiator I/O only" in families["fctarget_fc_host_fcp_input_requests"].documentation
     assert families["fctarget_fc_host_seconds_since_last_reset"].type == "gauge"
     assert "fctarget_fc_host_lip_total{" in text
+
+
+def test_promtool_accepts_every_family(tmp_path: Path, entries: dict[str, str]) -> None:
+    # an unknown statistics file too: the generic rule must still give a lint-clean name
+    entries[f"{FC7}/statistics/new-fpin_thing_count"] = "0x7\\n"
+    body = Encoder().encode(scrape(make(build_tree(tmp_path, entries))).metrics())
+    check = subprocess.run(
+        ["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60, check=False
+    )
+    assert (check.returncode, check.stdout, check.stderr) == (0, b"", b"")
+    assert b"fctarget_fc_host_new_fpin_thing_total{" in body
 
 
 # ------------------------------------------------------------------------- bad input
