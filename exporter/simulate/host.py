@@ -1240,12 +1240,13 @@ class SimulatedHost:
         for irq, counts, chip, hw, handler, name in self._other_irq_rows():
             if chip == "PCI-MSI":
                 msix = irq - 40
+                # same interrupt-remapping prefix as the HBAs (an IOMMU host)
                 if shape == "6.18":
-                    chip_s, hw_v = "PCI-MSIX-0000:01:00.0", msix
+                    chip_s, hw_v = "IR-PCI-MSIX-0000:01:00.0", msix
                 elif shape == "6.1":
-                    chip_s, hw_v = "PCI-MSI", F.msi_hwirq_61(0x01, 0, msix)
+                    chip_s, hw_v = "IR-PCI-MSI", F.msi_hwirq_61(0x01, 0, msix)
                 else:
-                    chip_s, hw_v = "PCI-MSI", None
+                    chip_s, hw_v = "IR-PCI-MSI", None
             else:
                 chip_s, hw_v = "IO-APIC", hw
             line = F.interrupts_line(
