@@ -121,6 +121,9 @@ def read(path: str | Path) -> str:
 def kmsg_records(host: SimulatedHost) -> list[tuple[int, int, int, str]]:
     recs = []
     for line in read(host.paths.kmsg).splitlines():
+        if line.startswith(" "):
+            assert re.fullmatch(r" (SUBSYSTEM|DEVICE)=\S+", line), line
+            continue
         m = KMSG_RE.match(line)
         assert m, line
         recs.append((int(m[1]), int(m[2]), int(m[3]), m[4]))
@@ -379,6 +382,9 @@ def test_kmsg_records_and_extended_logging(tmp_path: Path) -> None:
     )
     assert any(r[3].startswith("qla2xxx [0000:83:00.0]-00fb:6: QLogic QLE2692 - ") for r in recs)
     assert any("-00fc:7: ISP2261: PCIe (8.0GT/s x8) @ 0000:83:00.1" in r[3] for r in recs)
+    # dev_printk records carry SUBSYSTEM/DEVICE continuation lines (printk.c, >= 5.10)
+    raw = read(h.paths.kmsg)
+    assert ";scsi host7: qla2xxx\n SUBSYSTEM=scsi\n DEVICE=+scsi:host7\n" in raw
     n0 = len(recs)
     h.flap(0)
     new = kmsg_records(h)[n0:]
@@ -587,6 +593,11 @@ def test_io_counters_consistent(tmp_path: Path) -> None:
         assert int(read(f"{d}/scsi_lu/num_cmds")) == sum(x.cmds for x in luns)
         assert int(read(f"{d}/scsi_lu/read_mbytes")) == sum(x.read_bytes for x in luns) >> 20
         assert int(read(f"{d}/scsi_lu/write_mbytes")) == sum(x.write_bytes for x in luns) >> 20
+        assert h.backstore_totals(bs.index) == (
+            sum(x.cmds for x in luns),
+            sum(x.read_bytes for x in luns),
+            sum(x.write_bytes for x in luns),
+        )
         assert read(f"{d}/scsi_dev/ports") == f"{len(luns)}\n"
 
 

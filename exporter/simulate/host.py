@@ -1310,13 +1310,26 @@ class SimulatedHost:
 
     # ----------------------------------------------------------------- kmsg
 
-    def kmsg_write(self, message: str, level: int = 6, facility: int = 0) -> None:
-        """Append one /dev/kmsg record at the current simulated time (facility 0 = kernel;
-        user-space writes to /dev/kmsg carry facility 1)."""
+    def kmsg_write(
+        self,
+        message: str,
+        level: int = 6,
+        facility: int = 0,
+        dictionary: dict[str, str] | None = None,
+    ) -> None:
+        """Append one /dev/kmsg record at the current simulated time.
+
+        facility 0 = kernel; what user space writes to /dev/kmsg carries facility 1.
+        `dictionary` adds ` KEY=value` continuation lines (dev_printk: SUBSYSTEM, DEVICE)."""
         rec = F.kmsg_record(facility, level, self.kmsg_seq, int(self.now * 1e6), message)
+        if dictionary:
+            rec += "".join(f" {k}={F.kmsg_escape(v)}\n" for k, v in dictionary.items())
         self.kmsg_seq += 1
-        with open(self.paths.kmsg, "a", encoding="ascii") as f:
-            f.write(rec)
+        fd = os.open(self.paths.kmsg, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, rec.encode("ascii"))  # one write(): a reader sees whole lines
+        finally:
+            os.close(fd)
 
     def _qla(self, port: Port | None, msg_id: int, text: str, level: int = 4) -> None:
         pci = port.pci if port is not None else "0000:00:00.0"
@@ -1337,6 +1350,12 @@ class SimulatedHost:
         for port in self.ports:
             self.now += 0.03
             nvec = len(port.vectors)
+            # drivers/pci/pci.c do_pci_enable_device(): pci_info() -> "<driver> <bdf>: ..."
+            self.kmsg_write(
+                f"qla2xxx {port.pci}: enabling device (0140 -> 0142)",
+                6,
+                dictionary={"SUBSYSTEM": "pci", "DEVICE": f"+pci:{port.pci}"},
+            )
             self.kmsg_write(f"{F.qla_prefix(port.pci, 0x011C, None)}MSI-X vector count: {nvec}.", 4)
             self.kmsg_write(
                 f"{F.qla_prefix(port.pci, 0x001D, None)}Found an ISP2261 irq {port.intx_irq} "
@@ -1344,7 +1363,12 @@ class SimulatedHost:
                 4,
             )
             self.now += 2.9
-            self.kmsg_write(f"scsi host{port.host_no}: qla2xxx", 6)
+            # scsi_add_host(): shost_printk -> dev_printk, so the record carries a dictionary
+            self.kmsg_write(
+                f"scsi host{port.host_no}: qla2xxx",
+                6,
+                dictionary={"SUBSYSTEM": "scsi", "DEVICE": f"+scsi:host{port.host_no}"},
+            )
             self._qla(port, 0x00FB, "QLogic QLE2692 - QLogic 2-port 16Gb Fibre Channel Adapter.")
             self._qla(
                 port,
@@ -1610,6 +1634,20 @@ class SimulatedHost:
         """(commands, read bytes, write bytes) of one TPG LUN."""
         x = self.lun(port, lun)
         return x.cmds, x.read_bytes, x.write_bytes
+
+    def initiator_totals(self, port: int, initiator: int) -> tuple[int, int, int]:
+        """(commands, read bytes, write bytes) of one ACL's initiator over its mapped LUNs."""
+        acl = self.acl(port, initiator)
+        return (
+            sum(m.cmds for m in acl.mapped),
+            sum(m.read_bytes for m in acl.mapped),
+            sum(m.write_bytes for m in acl.mapped),
+        )
+
+    def backstore_totals(self, index: int) -> tuple[int, int, int]:
+        """(commands, read bytes, write bytes) of one backstore (scsi_lu)."""
+        bs = self.backstores[index]
+        return bs.cmds, bs.read_bytes, bs.write_bytes
 
     def iter_mapped(self) -> Iterable[tuple[Port, Acl, Mapped]]:
         for port in self.ports:
