@@ -522,6 +522,25 @@ def test_configfs_value_formats(host: SimulatedHost, dump: dict[str, str]) -> No
         assert f.read() == f"{dyn}\n\0".encode()
     assert read(f"{t}/enable") == "1\n"
     assert read(f"{t}/attrib/generate_node_acls") == "1\n"
+    # tcm_qla2xxx.c tcm_qla2xxx_tpg_attrib_attrs[] (6.1, no CONFIG_TCM_QLA2XXX_DEBUG)
+    assert set(os.listdir(f"{t}/attrib")) == {
+        "generate_node_acls",
+        "cache_dynamic_acls",
+        "demo_mode_write_protect",
+        "prod_mode_write_protect",
+        "demo_mode_login_only",
+    }
+    assert set(os.listdir(t)) == {
+        "enable",
+        "dynamic_sessions",
+        "fabric_prot_type",
+        "attrib",
+        "auth",
+        "param",
+        "np",
+        "lun",
+        "acls",
+    }
     version = read(host.paths.target("version"))
     assert version.startswith("Target Engine Core ConfigFS Infrastructure v5.0 on Linux/x86_64")
 

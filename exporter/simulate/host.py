@@ -1020,17 +1020,16 @@ class SimulatedHost:
         demo = 1 if port.dynamic else 0
         self._files(tpg, {"enable": "1\n", "fabric_prot_type": "0\n"})
         self._write_dynamic_sessions(port)
-        # tcm_qla2xxx.c tpg attribs (DEF_QLA_TPG_ATTRIB), "%d\n"
+        # tcm_qla2xxx.c tcm_qla2xxx_tpg_attrib_attrs[] ("%d\n"; jam_host only with
+        # CONFIG_TCM_QLA2XXX_DEBUG, later removed); make_tpg defaults except write protect
         self._files(
             f"{tpg}/attrib",
             {
                 "generate_node_acls": f"{demo}\n",
-                "cache_dynamic_acls": f"{demo}\n",
+                "cache_dynamic_acls": "1\n",
                 "demo_mode_write_protect": "0\n",
                 "prod_mode_write_protect": "0\n",
                 "demo_mode_login_only": "1\n",
-                "jam_host": "0\n",
-                "fabric_prot_type": "0\n",
             },
         )
         for sub in ("auth", "param", "np", "lun", "acls"):
