@@ -11,9 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from exporter.collector import Family
 from exporter.encode import Encoder, reference_encode
 
-label_value = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12
-)
+label_value = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=0, max_value=2**64).map(float),

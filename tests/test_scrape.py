@@ -7,6 +7,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -65,7 +66,7 @@ class Slow(Collector):
         await asyncio.to_thread(self.release.wait, 5)
 
 
-def rows(items: list[object], name: str) -> dict[tuple[str, ...], float]:
+def rows(items: Sequence[object], name: str) -> dict[tuple[str, ...], float]:
     for item in items:
         if getattr(item, "name", None) == name:
             return dict(item.rows)  # type: ignore[attr-defined]
@@ -109,7 +110,7 @@ def test_timeout_drops_series_and_skips_while_busy() -> None:
 def test_concurrent_scrapes_share_one_collection() -> None:
     Good.calls = 0
 
-    async def run() -> list[list[object]]:
+    async def run() -> list[Sequence[object]]:
         s = Scraper([Good(ctx())], 5.0, RateLimitedLog(LOG))
         return list(await asyncio.gather(*(s.collect() for _ in range(5))))
 
