@@ -1270,7 +1270,7 @@ class SimulatedHost:
                     chip_s, hw_v = "IR-PCI-MSI", None
                 line = F.interrupts_line(
                     v.irq,
-                    v.counts,
+                    [c & 0xFFFFFFFF for c in v.counts],  # per-CPU kstat counts are u32
                     prec,
                     shape=shape,
                     chip=chip_s,
