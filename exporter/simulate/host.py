@@ -1615,7 +1615,6 @@ class SimulatedHost:
         s["rx_frames"] += frames_in
         s["tx_words"] += bytes_out // 4 + cmds_total * 16
         s["rx_words"] += bytes_in // 4 + cmds_total * 16
-        s["fcp_control_requests"] += 0
         self._write_port_state(port)
 
     def _account(self, lun: Lun, cmds: int, rb: int, wb: int) -> None:
