@@ -1,0 +1,1 @@
+"""Grafana dashboard generator and Prometheus rules (rules/) for fctarget-exporter."""
