@@ -488,7 +488,7 @@ def overview(lay: Layout) -> None:
     )
     lay.add(
         stat(
-            "Initiator sessions",
+            "Sessions now",
             "Sessions on all TPGs now (ACL and demo-mode) and configured initiator ACLs.",
             "short",
             [

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 need=()
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# prometheus: promtool for the rule tests, the server for the end-to-end test
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need+=(prometheus)
 # systemd-analyze (unit verify + security score) ships in Debian's systemd package.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # `make deb` builds the package's venv from the system python3.

@@ -80,8 +80,12 @@ def lint(d: Mapping[str, Any]) -> list[str]:
             else:
                 continue
             break
+    titles: set[str] = set()
     for p in dq.panels(d):
         title = p.get("title", "?")
+        if title in titles:
+            problems.append(f"{title}: title used twice")
+        titles.add(title)
         if p.get("datasource") != DS_VAR:
             problems.append(f"{title}: panel datasource is not ${{datasource}}")
         if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
@@ -131,6 +135,7 @@ def test_dashboard_passes_the_lint() -> None:
         ("uid", "].targets[0].datasource: datasource {'type': 'prometheus', 'uid': 'P18"),
         ("variable", "Link state: undefined variable $port"),
         ("overlap", "Negotiated speed: overlaps Link state"),
+        ("title", "Link state: title used twice"),
     ],
 )
 def test_lint_finds_each_kind_of_problem(breakage: str, expected: str) -> None:
@@ -148,6 +153,8 @@ def test_lint_finds_each_kind_of_problem(breakage: str, expected: str) -> None:
         p["targets"][0]["datasource"] = {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"}
     elif breakage == "variable":
         p["targets"][0]["expr"] = 'fctarget_fc_port_up{host=~"$port"}'
+    elif breakage == "title":
+        d["panels"][idx + 1]["title"] = "Link state"
     elif breakage == "overlap":
         nxt = d["panels"][idx + 1]
         nxt["gridPos"]["x"] = p["gridPos"]["x"]
