@@ -475,11 +475,13 @@ def overview(lay: Layout) -> None:
     lay.add(
         stat(
             "FC ports online",
-            "FC ports whose fc_host port_state is Online, and all FC ports.",
+            "FC ports whose fc_host port_state is Online, all FC ports, and those the qla2xxx "
+            "driver runs in target mode (scsi_host active_mode).",
             "short",
             [
                 query(f"sum(fctarget_fc_port_up{{{HOST}}})", "online"),
                 query(f"count(fctarget_fc_port_up{{{HOST}}})", "ports"),
+                query(f"sum(fctarget_fc_host_target_mode_active{{{HOST}}})", "target mode"),
             ],
             thresholds((None, "blue")),
         ),

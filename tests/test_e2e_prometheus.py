@@ -82,6 +82,7 @@ def test_alerts_dashboard_and_png_on_a_real_prometheus(lab: Lab, tmp_path: Path)
         lab.query(f'fctarget_fc_port_up{{host="host9",instance="{lab.instance}"}}')[0]["value"][1]
         == "0"
     )
+    assert alerts_of(lab, "FCTargetPortNotInTargetMode") == {}
     assert alerts_of(lab, "FCTargetExporterAbsent") == {}
     assert alerts_of(lab, "FCTargetCollectorFailing") == {}
     assert [r for r in lab.rule_health() if r[1] != "ok"] == []

@@ -27,6 +27,7 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 EXPECTED_ALERTS = {
     "FCTargetPortLinkDown",
+    "FCTargetPortNotInTargetMode",
     "FCTargetPortLinkFlapping",
     "FCTargetPortLIPStorm",
     "FCTargetHBAReset",
@@ -117,6 +118,14 @@ MUTATIONS = [
         "            (max by (job, instance, wwpn) (fctarget_tpg_enabled) == 1)\n",
         "          fctarget_fc_port_up == 0\n",
         "link down pages only for ports with an enabled TPG",
+    ),
+    # an initiator-only port without LIO configuration is not a target port
+    (
+        "          fctarget_fc_host_target_mode_active == 0\n"
+        "          and on (job, instance, wwpn)\n"
+        "            (max by (job, instance, wwpn) (fctarget_tpg_enabled) == 1)\n",
+        "          fctarget_fc_host_target_mode_active == 0\n",
+        "LIO configured on a port that is not in target mode",
     ),
     # one flap is not flapping
     ("            >= 3\n", "            >= 1\n", "flapping from kernel-log"),
