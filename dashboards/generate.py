@@ -1018,7 +1018,7 @@ def templating() -> list[Json]:
             "label": label,
             "type": "query",
             "datasource": DS,
-            "query": {"query": q, "refId": f"{name}-var", "qryType": 1},
+            "query": {"query": q, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
             "definition": q,
             "refresh": 2,
             "sort": 1,
