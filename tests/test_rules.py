@@ -22,7 +22,7 @@ from tests.exporter_proc import ROOT, run_exporter
 
 RULE_TESTS = RULES.parent / "tests" / "fctarget.rules.test.yml"
 README = Path(ROOT) / "docs" / "readme" / "dashboards.md"
-RUNBOOK_BASE = "https://github.com/fctarget-exporter/fctarget-exporter/blob/main/README.md#"
+RUNBOOK_BASE = "README.md#"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 EXPECTED_ALERTS = {

@@ -101,6 +101,8 @@ install -D -m 0644 "$REPO/packaging/$PKG.default" "$ROOT/etc/default/$PKG"
 install -D -m 0644 "$REPO/packaging/web-config.example.yml" \
   "$ROOT/usr/share/doc/$PKG/examples/web-config.yml"
 install -D -m 0644 "$REPO/packaging/debian/copyright" "$ROOT/usr/share/doc/$PKG/copyright"
+# The unit's Documentation= and the alert rules' runbook_url anchors point into the README.
+install -D -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/$PKG/README.md"
 
 install -d "$ROOT/DEBIAN"
 for script in postinst prerm postrm; do
