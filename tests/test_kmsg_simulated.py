@@ -34,6 +34,9 @@ def test_simulated_flaps_through_http(tmp_path: Path) -> None:
         for pt, lab in zip(ports, labels, strict=True):
             # boot: one LOOP UP per port at its configured speed
             assert got[f'fctarget_link_events_total{{event="loop_up",{lab}}}'] == 1
+            # counters of events not seen yet exist at 0, so increase() sees the first one
+            assert got[f'fctarget_link_events_total{{event="loop_down",{lab}}}'] == 0
+            assert got[f'fctarget_link_events_total{{event="isp_abort",{lab}}}'] == 0
             assert got[f"fctarget_link_up{{{lab}}}"] == 1
             assert got[f"fctarget_link_state_mismatch{{{lab}}}"] == 0
             assert got[f"fctarget_link_speed_bytes_per_second{{{lab}}}"] == pt.speed_gbit * 1e9 / 8
@@ -58,3 +61,30 @@ def test_simulated_flaps_through_http(tmp_path: Path) -> None:
         assert got["fctarget_kmsg_records_lost_total"] == 0
         assert got["fctarget_kmsg_user_records_ignored_total"] == 0
         assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
+
+
+def test_ports_silent_in_the_log_have_zero_counters(tmp_path: Path) -> None:
+    sim = SimulatedHost(str(tmp_path / "host"), SimParams(ports=2))
+    sim.build()
+    open(sim.paths.kmsg, "w").close()  # a log with no qla2xxx record at all
+    sim.link_down(1)  # appends LOOP DOWN for port 1 only
+    p = sim.paths
+    r_args = [
+        f"--path.procfs={p.procfs}",
+        f"--path.sysfs={p.sysfs}",
+        f"--path.configfs={p.configfs}",
+        f"--path.kmsg={p.kmsg}",
+    ]
+    with serving(r_args) as (base, _):
+        got = scrape(base)
+    quiet, down = sim.port(0), sim.port(1)
+    q = f'host="{quiet.host}",pci="{quiet.pci}"'
+    d = f'host="{down.host}",pci="{down.pci}"'
+    for ev in ("lip", "loop_up", "loop_down", "link_down", "isp_abort"):
+        assert got[f'fctarget_link_events_total{{event="{ev}",{q}}}'] == 0
+    assert got[f'fctarget_link_events_total{{event="loop_down",{d}}}'] == 1
+    assert got[f"fctarget_link_up{{{q}}}"] == 1  # from fc_host port_state
+    assert got[f"fctarget_link_up{{{d}}}"] == 0
+    assert not any(
+        k.startswith("fctarget_link_last_event_timestamp_seconds{") and q in k for k in got
+    )

@@ -86,17 +86,30 @@ class KmsgCollector(Collector):
                 out.error("kmsg:sync", "still reading the records present at start")
         await follower.catch_up()
         snap = self.tracker.snapshot()  # on the event loop: the follower cannot interleave
-        sysinfo = await asyncio.to_thread(self._read_sysfs, list(snap.ports))
-        self._emit(out, snap, sysinfo)
+        sysinfo, known = await asyncio.to_thread(self._read_sysfs, list(snap.ports))
+        self._emit(out, snap, sysinfo, known)
         if follower.error is not None and follower.error_key is not None:
             # The follower logged it (once, rate-limited) when it happened; only mark failure.
             out.errors.append(follower.error_key)
 
-    def _read_sysfs(self, keys: Iterable[PortKey]) -> dict[PortKey, tuple[int | None, str | None]]:
-        """Per port: the SCSI host number (from the log, else sysfs) and fc_host port_state."""
+    def _read_sysfs(
+        self, keys: Iterable[PortKey]
+    ) -> tuple[dict[PortKey, tuple[int | None, str | None]], dict[tuple[str, int], str | None]]:
+        """Per port seen in the log: the SCSI host number (from the log, else sysfs) and fc_host
+        port_state; and every qla2xxx port sysfs knows, with its port_state."""
         paths = self.ctx.paths
         out: dict[PortKey, tuple[int | None, str | None]] = {}
         hosts_of_pci: dict[str, int | None] = {}
+        known: dict[tuple[str, int], str | None] = {}
+        # Ports bound to the driver get their event counters from the start (at 0), so that
+        # increase() sees the first event after an exporter restart.
+        for pci in listdir(paths.sys("bus", "pci", "drivers", "qla2xxx")):
+            for e in listdir(paths.sys("bus", "pci", "devices", pci)):
+                if (m := _HOST_DIR.fullmatch(e)) is not None:
+                    n = int(m.group(1))
+                    known[(pci, n)] = read_attr(
+                        paths.sys("class", "fc_host", f"host{n}", "port_state")
+                    )
         for key in keys:
             pci, host = key
             if host is None:
@@ -115,13 +128,14 @@ class KmsgCollector(Collector):
                 # drivers/scsi/scsi_transport_fc.c: fc_host port_state, e.g. "Online", "Linkdown"
                 state = read_attr(paths.sys("class", "fc_host", f"host{host}", "port_state"))
             out[key] = (host, state)
-        return out
+        return out, known
 
     def _emit(
         self,
         out: Output,
         snap: TrackerSnapshot,
         sysinfo: dict[PortKey, tuple[int | None, str | None]],
+        known: dict[tuple[str, int], str | None],
     ) -> None:
         events = out.counter(
             "fctarget_link_events",
@@ -155,10 +169,12 @@ class KmsgCollector(Collector):
             port: PortState = snap.ports[key]
             host, state = sysinfo.get(key, (key[1], None))
             labels = [key[0], host_label(host)]
+            if host is not None:
+                known.pop((key[0], host), None)
             for ev in EVENTS:
-                n = port.events.get(ev)
+                n = port.events.get(ev, 0)
+                events.add([*labels, ev], n)
                 if n:
-                    events.add([*labels, ev], n)
                     last.add([*labels, ev], port.last_ts[ev])
             fc_up = None if state is None else state == "Online"
             if fc_up is not None:
@@ -169,6 +185,12 @@ class KmsgCollector(Collector):
                 up.add(labels, 1.0 if port.up else 0.0)
             if port.speed_gbps is not None:
                 speed.add(labels, port.speed_gbps * 1e9 / 8)  # base unit: bytes
+        for (pci, host_no), state in sorted(known.items()):  # qla2xxx ports the log never named
+            labels = [pci, host_label(host_no)]
+            for ev in EVENTS:
+                events.add([*labels, ev], 0)
+            if state is not None:
+                up.add(labels, 1.0 if state == "Online" else 0.0)
 
         out.counter(
             "fctarget_kmsg_records",
