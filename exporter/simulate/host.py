@@ -936,6 +936,14 @@ class SimulatedHost:
                 "udev_path": f"{bs.udev_path}\n" if bs.udev_path else "",
             },
         )
+        if bs.plugin == "iblock":
+            # The device-mapper volume behind it: block/genhd.c prints `size` in 512-byte sectors.
+            bdev = f"sys/devices/virtual/block/dm-{bs.index}"
+            self._files(bdev, {"size": f"{bs.size // 512}\n", "dev": f"253:{bs.index}\n"})
+            self._mkdir("sys/class/block")
+            self._symlink(
+                f"sys/class/block/dm-{bs.index}", f"../../devices/virtual/block/dm-{bs.index}"
+            )
         self._mkdir(f"{d}/action")
         self._files(f"{d}/attrib", {k: v + "\n" for k, v in attrib.items()})
         self._files(f"{d}/pr", _PR_FILES)
