@@ -126,6 +126,9 @@ class Collector(abc.ABC):
     async def stop(self) -> None:
         """Stop what start() started."""
 
+    def scrape_finished(self) -> None:
+        """Every collector of this scrape is done (a background task may speed up again)."""
+
     @abc.abstractmethod
     async def collect(self, out: Output) -> None:
         """Add this scrape's metrics to `out`."""

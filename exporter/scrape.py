@@ -86,6 +86,8 @@ class Scraper:
 
     async def _collect_all(self) -> list[Exposable]:
         results = await asyncio.gather(*(self._run_one(c) for c in self.collectors))
+        for c in self.collectors:
+            c.scrape_finished()
         meta = Output("scrape", self.errlog)
         duration = meta.gauge(
             "fctarget_scrape_collector_duration_seconds",

@@ -126,3 +126,25 @@ def test_rate_limited_log(caplog: pytest.LogCaptureFixture) -> None:
         assert not rl.error("k1", "again")
         assert rl.error("k2", "other")
     assert [r.getMessage() for r in caplog.records] == ["first", "other"]
+
+
+class Watcher(ThreadedCollector):
+    name = "watcher"
+    description = "records the scrape hooks"
+
+    def __init__(self, c: CollectorContext) -> None:
+        super().__init__(c)
+        self.events: list[str] = []
+
+    def collect_blocking(self, out: Output) -> None:
+        self.events.append("collect")
+
+    def scrape_finished(self) -> None:
+        self.events.append("finished")
+
+
+def test_scrape_finished_follows_every_collector() -> None:
+    w = Watcher(ctx())
+    s = Scraper([w, Broken(ctx())], 5.0, RateLimitedLog(LOG))
+    asyncio.run(s.collect())
+    assert w.events == ["collect", "finished"]

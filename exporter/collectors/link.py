@@ -76,6 +76,9 @@ class KmsgCollector(Collector):
     async def stop(self) -> None:
         await self.follower.stop()
 
+    def scrape_finished(self) -> None:
+        self.follower.scrape_finished()
+
     async def collect(self, out: Output) -> None:
         follower = self.follower
         follower.scrape_started()
