@@ -7,7 +7,7 @@ LUNs, backstores) with os.scandir (d_type, no stat), and opens exactly the attri
 exports: one open/read/close each.
 
 Layout (drivers/target/target_core_fabric_configfs.c, target_core_configfs.c, 6.1):
-  target/<fabric>/<wwn>/tpgt_<T>/{enable,dynamic_sessions}
+  target/<fabric>/<wwn>/tpgt_<T>/{enable,dynamic_sessions,nexus}
   target/<fabric>/<wwn>/tpgt_<T>/lun/lun_<N>/<link -> ../../../../../../target/core/<hba>/<dev>>
   target/<fabric>/<wwn>/tpgt_<T>/lun/lun_<N>/statistics/{scsi_port,scsi_tgt_port}/...
   target/<fabric>/<wwn>/tpgt_<T>/acls/<initiator>/[info]            (iSCSI only)
@@ -322,6 +322,15 @@ class _Walker:
         if "dynamic_sessions" in names:
             v = self.value(
                 tdir + "/dynamic_sessions", "tpgt/dynamic_sessions", p.parse_dynamic_sessions, tdir
+            )
+            if isinstance(v, tuple):
+                dyn = tuple(str(x) for x in v)
+        elif "nexus" in names:
+            # tcm_loop, vhost, xen-scsiback, usb_gadget: the TPG's one I_T nexus is a session
+            # without an ACL; the file fails with ENODEV while there is none (tcm_loop.c
+            # tcm_loop_tpg_nexus_show, vhost/scsi.c vhost_scsi_tpg_nexus_show).
+            v = self.value(
+                tdir + "/nexus", "tpgt/nexus", p.parse_dynamic_sessions, tdir, enodev_ok=True
             )
             if isinstance(v, tuple):
                 dyn = tuple(str(x) for x in v)

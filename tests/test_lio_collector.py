@@ -117,6 +117,21 @@ def test_qla2xxx_sessions_by_port_ident_and_dynamic_sessions(host: Path) -> None
     assert s.value("fctarget_tpg_enabled", **QLA) == 1.0
 
 
+def test_loopback_nexus_is_a_session_and_enodev_is_none(host: Path) -> None:
+    loop = {"fabric": "loopback", "wwpn": "naa.50014050000000a1", "tpgt": "1"}
+    s = run_lio(host)
+    assert s.value("fctarget_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
+    assert s.value("fctarget_tpg_sessions", **loop) == 1.0
+    # tcm_loop_tpg_nexus_show(): ENODEV while the TPG has no I_T nexus
+    enodev(host / "target/loopback/naa.50014050000000a1/tpgt_1/nexus")
+    s = run_lio(host)
+    assert s.errors == []
+    assert s.value("fctarget_tpg_sessions", **loop) == 0.0
+    assert [
+        lab for lab in s.series("fctarget_dynamic_session_info") if ("fabric", "loopback") in lab
+    ] == []
+
+
 def test_qla2xxx_lun_and_initiator_counters(host: Path) -> None:
     s = run_lio(host)
     lun0 = {**QLA, "lun": "0"}

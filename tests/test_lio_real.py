@@ -185,8 +185,11 @@ def test_tpgs_sessions_and_acls(tmp_path: Path) -> None:
     assert s.value("fctarget_acl_info", initiator=init, **iscsi) == 1.0
     assert s.value("fctarget_acl_mapped_luns", initiator=init, **iscsi) == 1.0
     assert s.value("fctarget_tpg_sessions", **iscsi) == 1.0
-    assert s.value("fctarget_tpg_sessions", **loop) == 0.0
-    assert s.series("fctarget_dynamic_session_info") == {}  # dynamic_sessions is empty
+    # tcm_loop's I_T nexus (tpgt_1/nexus) is its one demo-mode session
+    assert s.value("fctarget_tpg_sessions", **loop) == 1.0
+    assert s.value("fctarget_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
+    # iscsi's tpgt_1/dynamic_sessions is empty: the loopback nexus is the only dynamic session
+    assert len(s.series("fctarget_dynamic_session_info")) == 1
 
 
 def test_backstore_facts(tmp_path: Path) -> None:

@@ -89,20 +89,19 @@ class LioCollector(ThreadedCollector):
             help="also read and export scsi_tgt_port/hs_in_cmds and scsi_port/busy_count per "
             "LUN, which every kernel prints as a constant 0 (default: skipped)",
         )
-        for what, subject in (
-            ("wwpn", "target port name (normalised wwpn label)"),
-            ("initiator", "initiator name (normalised initiator label)"),
-            ("backstore", "backstore device name"),
+        for what, subjects in (
+            ("wwpn", "target ports whose name (the normalised wwpn label)"),
+            ("initiator", "initiators whose name (the normalised initiator label)"),
+            ("backstore", "backstores whose device name"),
         ):
-            for kind in ("include", "exclude"):
+            for kind, verb in (("include", "export only"), ("exclude", "do not export")):
                 group.add_argument(
                     f"--collector.lio.{what}-{kind}",
                     dest=f"lio_{what}_{kind}",
                     default=None,
                     type=_regex,
                     metavar="REGEX",
-                    help=f"only {'' if kind == 'include' else 'not '}the {subject}s this "
-                    "regular expression matches in full",
+                    help=f"{verb} the {subjects} this regular expression matches in full",
                 )
 
     def __init__(self, ctx: CollectorContext) -> None:
@@ -223,7 +222,8 @@ def _emit_target(
     )
     dyn = out.info(
         "fctarget_dynamic_session_info",
-        "A demo-mode (dynamic, no ACL) initiator session listed in tpgt_N/dynamic_sessions.",
+        "A demo-mode (dynamic, no ACL) initiator session: listed in tpgt_N/dynamic_sessions "
+        "(qla2xxx, iscsi), or the I_T nexus in tpgt_N/nexus (loopback, vhost).",
         ACL,
     )
     ilabels = (*ACL, "mapped_lun") if per_lun else ACL
