@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench system-deps clean deb dist
+.PHONY: demo test lint typecheck unit kernel bench system-deps clean deb dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -36,10 +36,15 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q -m 'not kernel'
 
-## Benchmark: large simulated host, scrape latency, CPU, RSS, read floor.
+## The real-kernel stage alone: Debian's 6.1 kernel in QEMU, LIO configured by targetcli.
+kernel: $(STAMP) system-deps
+	$(PY) -m pytest -q -m kernel tests/kernel
+
+## Benchmarks: read strategy; large simulated host (latency, CPU, RSS, read floor); kmsg parse rate and flood.
 bench: $(STAMP)
 	$(PY) bench/bench_io.py
 	$(PY) bench/bench.py
+	$(PY) bench/bench_kmsg.py
 
 ## Debian package (dist/fctarget-exporter_<version>-1_<arch>.deb): venv in /opt, systemd unit.
 deb: system-deps

@@ -10,6 +10,17 @@ need=()
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # `make deb` builds the package's venv from the system python3.
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# The real-kernel stage (tests/kernel): QEMU boots Debian's kernel, busybox is the guest's PID 1,
+# and the guest runs the host's own targetcli, rtslib-fb and open-iscsi over virtio-9p.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
+command -v targetcli >/dev/null 2>&1 || need+=(targetcli-fb)
+/usr/bin/python3 -c 'import rtslib_fb' >/dev/null 2>&1 || need+=(python3-rtslib-fb)
+command -v iscsiadm >/dev/null 2>&1 || need+=(open-iscsi)
+command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
+# depmod and modprobe for the guest's module tree; setpriv drops privileges in the guest.
+command -v depmod >/dev/null 2>&1 || need+=(kmod)
+command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
