@@ -34,6 +34,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"fctarget-exporter: error: {message} (see --help)\n")
 
 
+def _telemetry_path(value: str) -> str:
+    # aiohttp rejects a route without a leading slash with a traceback at start-up
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(f"{value!r}: a URL path starts with / and has no spaces")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     import exporter.collectors  # noqa: F401 - registers every collector
 
@@ -65,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.telemetry-path",
         dest="telemetry_path",
         default="/metrics",
+        type=_telemetry_path,
         metavar="PATH",
         help="path under which to expose metrics (default /metrics)",
     )

@@ -34,6 +34,16 @@ def test_bad_listen_address() -> None:
     assert "Traceback" not in r.stderr
 
 
+def test_bad_telemetry_path_is_one_clear_line() -> None:
+    for bad in ("metrics", "/me trics"):
+        r = run_exporter("--web.telemetry-path", bad, "--collector.disable-defaults")
+        assert r.returncode == 2
+        assert r.stderr.strip().splitlines() == [
+            f"fctarget-exporter: error: argument --web.telemetry-path: {bad!r}: a URL path "
+            "starts with / and has no spaces (see --help)"
+        ]
+
+
 def test_parse_listen() -> None:
     assert parse_listen(":19181") == ("0.0.0.0", 19181)
     assert parse_listen("[::1]:80") == ("::1", 80)
