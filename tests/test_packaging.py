@@ -19,7 +19,7 @@ from tests.test_lio_dumptree import DUMP_AFTER, dump_values, load_dump
 REPO = Path(__file__).resolve().parent.parent
 PACKAGING = REPO / "packaging"
 UNIT = PACKAGING / "fctarget-exporter.service"
-DOC = REPO / "docs" / "readme" / "packaging.md"
+DOC = REPO / "README.md"
 MAX_EXPOSURE = 2.0
 
 # What `fctarget_lun_commands_total` must report for the real 6.1 dump (in_cmds per LUN).

@@ -21,7 +21,7 @@ from exporter.simulate import SimParams, SimulatedHost
 from tests.exporter_proc import ROOT, run_exporter
 
 RULE_TESTS = RULES.parent / "tests" / "fctarget.rules.test.yml"
-README = Path(ROOT) / "docs" / "readme" / "dashboards.md"
+README = Path(ROOT) / "README.md"
 RUNBOOK_BASE = "README.md#"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 

@@ -32,7 +32,7 @@ from tests.test_web_certs import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "readme" / "packaging.md"
+DOC = REPO / "README.md"
 EXAMPLE = REPO / "packaging" / "web-config.example.yml"
 
 

@@ -213,7 +213,7 @@ _ALUA_TG_PT_GP_LUN = (
 
 @dataclass(frozen=True)
 class SimParams:
-    """Shape of the simulated host. See docs/readme/simulate.md."""
+    """Shape of the simulated host. See README.md, "The simulated FC target host"."""
 
     ports: int = 2
     cpus: int = 8
