@@ -4,6 +4,11 @@
 set -euo pipefail
 
 need=()
+if [ "${1:-}" = venv ]; then
+  # `install-system-deps.sh venv PYTHON`: only what `PYTHON -m venv` needs (Debian splits
+  # ensurepip into python3-venv), before the Makefile creates .venv.
+  "${2:-python3}" -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+else
 # prometheus: promtool for the rule tests, the server for the end-to-end test
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need+=(prometheus)
 # systemd-analyze (unit verify + security score) ships in Debian's systemd package.
@@ -21,6 +26,7 @@ command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
 # depmod and modprobe for the guest's module tree; setpriv drops privileges in the guest.
 command -v depmod >/dev/null 2>&1 || need+=(kmod)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
