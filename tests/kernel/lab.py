@@ -159,11 +159,18 @@ def prepare_initramfs(k: Kernel) -> Path:
     return out
 
 
+def guest_python_version() -> str:
+    """Major.minor of Debian's /usr/bin/python3, which the guest runs (it sees the host's /usr)."""
+    out = _run(["/usr/bin/python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], 60)
+    return out.stdout.strip()
+
+
 def prepare_site() -> Path:
-    """The exporter's dependencies for the guest's Debian python3 (same CPython minor version),
-    pinned to the versions in this virtualenv."""
+    """The exporter's dependencies for the guest's Debian python3, pinned to the versions in
+    this virtualenv, as wheels for that interpreter's version (this venv may be another)."""
     site = CACHE / "guest-site"
-    wanted = []
+    pyver = guest_python_version()
+    wanted = [f"# python {pyver}"]
     for name in GUEST_DEPS:
         r = subprocess.run(
             [sys.executable, "-m", "pip", "show", name], capture_output=True, text=True, check=False
@@ -181,7 +188,13 @@ def prepare_site() -> Path:
     if stamp.exists() and stamp.read_text() == "\n".join(wanted):
         return site
     shutil.rmtree(site, ignore_errors=True)
-    _run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), *wanted], 900)
+    _run(
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site),
+            "--python-version", pyver, "--only-binary=:all:", *wanted[1:],
+        ],
+        900,
+    )  # fmt: skip
     stamp.write_text("\n".join(wanted))
     return site
 
