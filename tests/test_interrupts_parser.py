@@ -66,6 +66,67 @@ def test_real_618_per_device_msix() -> None:
 # ------------------------------------------------------------------ constructed qla2xxx files
 
 
+# The three chip/hwirq shapes exactly as the issue and kernel/irq/proc.c print them (per CPU
+# "%10u ", chip " %8s", hwirq " %*d" when the IRQ has a domain, flow "-%-8s", then "  action"),
+# with and without the IR- (interrupt remapping) prefix.
+_HDR = "           CPU0       CPU1       \n"
+
+
+@pytest.mark.parametrize(
+    ("row", "chip", "hwirq", "vector"),
+    [
+        # <= 4.2: no irq domain for x86 MSI, so no hwirq; LIO wiki era names
+        (
+            " 74:         15          0   PCI-MSI-edge      qla2xxx (default)",
+            "PCI-MSI",
+            None,
+            QlaVector("qla2xxx (default)", "default", None),
+        ),
+        (
+            " 75:          0       5000  IR-PCI-MSI-edge      qla2xxx (rsp_q)",
+            "IR-PCI-MSI",
+            None,
+            QlaVector("qla2xxx (rsp_q)", "rsp_q", None),
+        ),
+        # 4.3 - 6.1: hierarchical domains, hwirq = msi index | pci_dev_id << 11 (1048576: index
+        # 0 of 0000:02:00.0; 524290: index 2 of 0000:01:00.0)
+        (
+            " 83:       1234          0   PCI-MSI 1048576-edge      qla2xxx3_default",
+            "PCI-MSI",
+            1048576,
+            QlaVector("qla2xxx3_default", "default", 3),
+        ),
+        (
+            " 84:          7          0  IR-PCI-MSI 524290-edge      qla2xxx3_atio_q",
+            "IR-PCI-MSI",
+            524290,
+            QlaVector("qla2xxx3_atio_q", "atio_q", 3),
+        ),
+        # 6.2+: per-device MSI domains, hwirq = the MSI-X table index
+        (
+            " 85:          0        999  PCI-MSIX-0000:02:00.0   3-edge      qla2xxx3_qpair0",
+            "PCI-MSIX-0000:02:00.0",
+            3,
+            QlaVector("qla2xxx3_qpair0", "qpair0", 3),
+        ),
+        (
+            " 86:          0          1  IR-PCI-MSIX-0000:83:00.1   0-edge      qla2xxx7_default",
+            "IR-PCI-MSIX-0000:83:00.1",
+            0,
+            QlaVector("qla2xxx7_default", "default", 7),
+        ),
+    ],
+)
+def test_the_three_chip_shapes(row: str, chip: str, hwirq: int | None, vector: QlaVector) -> None:
+    parsed = parse_interrupts(_HDR + row + "\n")
+    assert parsed.malformed == ()
+    (ln,) = parsed.lines
+    assert ln.irq == int(row.split(":", maxsplit=1)[0])
+    assert ln.counts == tuple(int(x) for x in row.split(":", 1)[1].split()[:2])
+    assert (ln.chip, ln.hwirq, ln.handler) == (chip, hwirq, "edge")
+    assert qla2xxx_vectors(ln) == (vector,)
+
+
 def test_legacy_names_duplicated_for_two_ports() -> None:
     lines = by_irq(load("qla-3.10-legacy-2ports.txt"))
     assert lines[74] == IrqLine(
