@@ -89,6 +89,10 @@ def test_scrape_matches_simulated_host(tmp_path: Path) -> None:
             assert got[series("fctarget_lun_write_bytes_total", **labels)] == (wr >> 20) * MIB
             assert cmds > 0
 
+    promtool_is_silent(body)
+
+
+def promtool_is_silent(body: bytes) -> None:
     check = subprocess.run(
         ["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60, check=False
     )
@@ -100,7 +104,9 @@ def test_scrape_matches_simulated_host(tmp_path: Path) -> None:
 def test_demo_serves_joinable_irq_series() -> None:
     with serving(["--demo", "--demo.interval=0.5"]) as (base, proc):
         _, _, body = http_get(base + "/metrics")
+        promtool_is_silent(body)  # the full demo scrape, every collector
         first = parse_samples(body.decode())
+        assert first['fctarget_scrape_collector_success{collector="lio"}'] == 1
         irq = [k for k in first if k.startswith("fctarget_irq_interrupts_total{")]
         ports = [k for k in first if k.startswith("fctarget_port_info{")]
         assert irq
