@@ -142,8 +142,10 @@ def test_identity_labels(tree: HostPaths) -> None:
             "port_type": "Unknown",
             "fabric_name": "",  # 0xffffffffffffffff: no switch
             "symbolic_name": "QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k",
+            "system_hostname": "",  # no such file in this capture: empty, no error
             "supported_speeds": "4 Gbit, 8 Gbit, 16 Gbit",
             "supported_classes": "Class 3",
+            "tgtid_bind_type": "wwpn",  # "wwpn (World Wide Port Name)"
         },
         {
             **L7,
@@ -152,8 +154,10 @@ def test_identity_labels(tree: HostPaths) -> None:
             "port_type": "NPort (fabric via point-to-point)",
             "fabric_name": "10:00:00:05:1e:0a:5b:01",
             "symbolic_name": "QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k",
+            "system_hostname": "",  # no such file in this capture: empty, no error
             "supported_speeds": "4 Gbit, 8 Gbit, 16 Gbit",
             "supported_classes": "Class 3",
+            "tgtid_bind_type": "wwpn",  # "wwpn (World Wide Port Name)"
         },
     ]
     assert value(out, "fctarget_fc_host_info", info[1]) == 1

@@ -49,6 +49,8 @@ FC_ATTRS: tuple[str, ...] = (
     "supported_classes",
     "fabric_name",
     "symbolic_name",
+    "system_hostname",
+    "tgtid_bind_type",
     "dev_loss_tmo",
     "max_npiv_vports",
     "npiv_vports_inuse",
@@ -81,8 +83,10 @@ INFO_LABELS = (
     "port_type",
     "fabric_name",
     "symbolic_name",
+    "system_hostname",
     "supported_speeds",
     "supported_classes",
+    "tgtid_bind_type",
 )
 ADAPTER_LABELS = (
     *BASE_LABELS,
@@ -129,8 +133,9 @@ _RESERVED = frozenset(
 
 H_INFO = (
     "FC host port identity from fc_host/hostN (port_name, node_name, port_id, port_type, "
-    "fabric_name, symbolic_name, supported_speeds, supported_classes); value 1. fabric_name is "
-    "empty when no switch is known (all ones)."
+    "fabric_name, symbolic_name, system_hostname, supported_speeds, supported_classes, "
+    "tgtid_bind_type as its first word); value 1. fabric_name is empty when no switch is known "
+    "(all ones)."
 )
 H_ADAPTER = (
     "HBA identity from scsi_host/hostN (qla2xxx: model_name, model_desc, serial_num, fw_version, "
@@ -368,6 +373,9 @@ class FcHostCollector(ThreadedCollector):
         symbolic = c.parse(fc, "symbolic_name", fd, lambda t: p.parse_text(t, "symbolic_name"))
         speeds = c.parse(fc, "supported_speeds", fd, p.parse_speed_list)
         classes = c.parse(fc, "supported_classes", fd, lambda t: p.parse_text(t, "classes"))
+        sysname = c.parse(fc, "system_hostname", fd, lambda t: p.parse_text(t, "system_hostname"))
+        # "wwpn (World Wide Port Name)" -> "wwpn" (scsi_transport_fc.c fc_tgtid_binding_type_names)
+        bind = c.parse(fc, "tgtid_bind_type", fd, lambda t: p.parse_text(t, "tgtid_bind_type"))
         out.info(M_INFO, H_INFO, INFO_LABELS).add(
             [
                 *labels,
@@ -376,8 +384,10 @@ class FcHostCollector(ThreadedCollector):
                 port_type,
                 fabric,
                 symbolic or "",
+                sysname or "",
                 ", ".join(speeds or ()),
                 classes or "",
+                (bind or "").split(" ", 1)[0],
             ],
             1,
         )
