@@ -8,22 +8,26 @@ Prefixes (drivers/scsi/qla2xxx/qla_dbg.c, `ql_dbg_prefix()`; qla_dbg.h `QL_MSGHD
 `<pci>` is `dev_name()` of the PCI function: the domain may be longer than 4 hex digits.
 
 Events are recognised by their TEXT, never by id (debug ids are printed as X or X+0x800 depending
-on the kernel) nor by priority (LOOP UP is a warning-level record). Format strings, per era:
-- qla_isr.c `qla2x00_async_event()`: "LIP occurred (%x).", "LIP reset occurred (%x)."
-  (<= 2.6.27 "occured"), "LOOP UP detected (%s Gbps).", "LOOP DOWN detected (%x %x %x %x)."
-  (<= 3.0 three values, earlier one or none), "RSCN database changed -- %04x %04x %04x.",
-  "ISP System Error - ...", "ISP Request/Response Transfer Error (%x).",
-  "Unrecoverable Hardware Error: adapter marked OFFLINE!", "LOOP INIT ERROR (%x).",
-  "RISC paused -- HCCR=%x, Dumping firmware.", "Heartbeat Failure encountered, chip reset
-  required.", "MPI Heartbeat stop. ..."; the speed strings come from
+on the kernel) nor by priority (LOOP UP is a warning-level record). Format strings, per era,
+with the message id each has had since 3.1 (printed as `-%04x`; ql_dbg ids also as id + 0x800):
+- qla_isr.c `qla2x00_async_event()`: 0x5009 "LIP occurred (%x).", 0x500c "LIP reset occurred (%x)."
+  (<= 2.6.27 "occured"), 0x500a "LOOP UP detected (%s Gbps).", 0x500b "LOOP DOWN detected
+  (%x %x %x %x)." (<= 3.0 three values, earlier one or none), 0x5013 "RSCN database changed --
+  %04x %04x %04x.", 0x5003 "ISP System Error - ...", 0x5006/0x5007 "ISP Request/Response
+  Transfer Error (%x).", 0x5004/0x5005 "Unrecoverable Hardware Error: adapter marked OFFLINE!",
+  0x5090 "LOOP INIT ERROR (%x).", 0x5027/0x504b/0x5050 "RISC paused -- HCCR=%x, Dumping
+  firmware.", 0x5069 "Heartbeat Failure encountered, chip reset required.", "MPI Heartbeat
+  stop. ..."; the speed strings come from
   `qla2x00_get_link_speed_str()` ("1", "2", "?", "4", "8", "16", "32", "64", "10").
-- qla_init.c: "Cable is unplugged..." (`qla2x00_fw_ready`), "Performing ISP error recovery -
-  ha=%p." (`qla2x00_abort_isp_cleanup`), "%s **** FAILED ****." (%s = qla2x00_abort_isp),
-  "ISP error recover failed - board disabled."
-- qla_os.c: "Loop down - aborting ISP.", "Loop down - aborting the queues before time expires."
-  (`qla2x00_timer`), "ISP abort scheduled." (`qla2x00_do_dpc`).
-- qla_dbg.c / qla_tmpl.c: "Firmware dump saved to temp buffer (...)", "Failed to dump firmware
-  (%x)...", "-> Firmware dump saved to buffer (...)", "-> MPI firmware dump saved to buffer (...)".
+- qla_init.c: 0x8038 "Cable is unplugged..." (`qla2x00_fw_ready`), 0x00af "Performing ISP
+  error recovery - ha=%p." (`qla2x00_abort_isp_cleanup`), 0x8023 "%s **** FAILED ****." (%s =
+  qla2x00_abort_isp), 0x8035 "ISP error recover failed - board disabled."
+- qla_os.c: 0x6009 "Loop down - aborting ISP.", 0x6008 "Loop down - aborting the queues before
+  time expires." (`qla2x00_timer`, both while one outage lasts), "ISP abort scheduled."
+  (`qla2x00_do_dpc`).
+- qla_dbg.c / qla_tmpl.c: 0xd001 "Firmware dump saved to temp buffer (...)", 0xd000 "Failed to
+  dump firmware (%x)...", 0xd015 "-> Firmware dump saved to buffer (...)", 0x02f8 "-> MPI
+  firmware dump saved to buffer (...)".
 """
 
 from __future__ import annotations
