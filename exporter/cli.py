@@ -253,7 +253,7 @@ async def serve(
     from aiohttp import web
 
     from exporter.server import ReloadableSite, WebState, build_app
-    from exporter.webconfig import WebConfigError, load_web_config
+    from exporter.webconfig import WebConfigError, load_web_config, reload_web_config
 
     config_file: str = getattr(args, "web_config_file", "") or ""
     try:
@@ -276,20 +276,29 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    def reload_web_config() -> None:
+    reload_lock = asyncio.Lock()  # SIGHUPs in a burst apply in order, one at a time
+    reloads: set[asyncio.Task[None]] = set()
+
+    async def reload() -> None:
         # SIGHUP: new handshakes and requests use the new file; the listeners stay open.
+        async with reload_lock:
+            try:
+                new = await reload_web_config(config_file)
+            except WebConfigError as exc:
+                LOG.error("web config reload failed, keeping the previous one: %s", exc)
+                return
+            web_state.replace(new)
+            LOG.info("web config reloaded", extra={"fields": {"tls": new.tls is not None}})
+
+    def on_sighup() -> None:
         if not config_file:
             LOG.info("SIGHUP: no --web.config.file to reload")
             return
-        try:
-            new = load_web_config(config_file)
-        except WebConfigError as exc:
-            LOG.error("web config reload failed, keeping the previous one: %s", exc)
-            return
-        web_state.replace(new)
-        LOG.info("web config reloaded", extra={"fields": {"tls": new.tls is not None}})
+        task = asyncio.ensure_future(reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
 
-    loop.add_signal_handler(signal.SIGHUP, reload_web_config)
+    loop.add_signal_handler(signal.SIGHUP, on_sighup)
     tick_task = asyncio.ensure_future(on_tick(stop)) if on_tick is not None else None
     try:
         await stop.wait()

@@ -18,6 +18,7 @@ asks, loading fails or the stricter behaviour is chosen and logged, never a sile
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiofiles
 import yaml
 
 LOG = logging.getLogger("fctarget_exporter.webconfig")
@@ -488,6 +490,24 @@ def load_web_config(path: str) -> WebConfig:
             raw = f.read()
     except OSError as exc:
         raise WebConfigError(f"web config {path}: cannot read: {exc.strerror}") from None
+    return decode_web_config(raw, path)
+
+
+async def reload_web_config(path: str) -> WebConfig:
+    """load_web_config for a running server: the file is read through aiofiles and the
+    validation (which reads the certificate files and builds the TLS context) runs in a worker
+    thread, so a slow disk never stalls the event loop."""
+    try:
+        async with aiofiles.open(path, "rb") as f:
+            raw = await f.read()
+    except OSError as exc:
+        raise WebConfigError(f"web config {path}: cannot read: {exc.strerror}") from None
+    return await asyncio.to_thread(decode_web_config, raw, path)
+
+
+def decode_web_config(raw: bytes, path: str) -> WebConfig:
+    """Validates the bytes of the web config file `path` (relative paths in it are relative to
+    its directory)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
