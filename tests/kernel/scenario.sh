@@ -8,7 +8,11 @@ up() { cut -d' ' -f1 /proc/uptime; }
 step() { echo "[$(up)] $*" | tee -a $O/steps.log; }
 fail() { echo "!! $*" | tee -a $O/steps.log; FAIL=1; }
 FAIL=0
-export PYTHONPATH=/src:/site PYTHONDONTWRITEBYTECODE=1
+# A copy of the package everyone can read: the checkout shared as /src may be mode 0700 (a
+# mktemp -d clone), which the unprivileged runs below could not enter.
+mkdir -p /opt/fctarget-exporter && cp -r /src/exporter /opt/fctarget-exporter/
+chmod -R a+rX /opt/fctarget-exporter
+export PYTHONPATH=/opt/fctarget-exporter:/site PYTHONDONTWRITEBYTECODE=1
 EXP="/usr/bin/python3 -m exporter"
 ONCE="$EXP --once --collector.disable-defaults --collector.lio --collector.kmsg"
 scrape() {   # $1: output name
