@@ -212,6 +212,8 @@ def test_wheel_and_sdist_contents(tmp_path: Path) -> None:
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
     for name in dashboards:
         assert f"dashboards/{name}" in members
+    for name in rules:
+        assert f"dashboards/rules/{name}" in members
     assert {"pyproject.toml", "README.md", "exporter/cli.py"} <= members
 
 
