@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,6 +149,57 @@ def test_idle_tcp_client_does_not_stall_tls_scrapes(auth_exporter: Exporter, pki
     finally:
         for s in idle:
             s.close()
+
+
+def test_trickling_clients_do_not_stall_tls_scrapes(auth_exporter: Exporter, pki: TestCA) -> None:
+    # Slow-loris on both layers: one client trickles a TLS record header byte by byte (the
+    # handshake never completes), another finishes the handshake and then trickles HTTP
+    # request headers without ever ending them. A real scrape meanwhile is served at once.
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def trickle(sock: socket.socket | ssl.SSLSocket, data: bytes) -> None:
+        try:
+            for i in range(len(data)):
+                if stop.wait(0.1):
+                    return
+                sock.sendall(data[i : i + 1])
+        except OSError as exc:  # the server may close it: also fine, but record it
+            errors.append(exc)
+
+    raw = socket.create_connection(("127.0.0.1", auth_exporter.port))
+    tls = client_context(pki).wrap_socket(
+        socket.create_connection(("127.0.0.1", auth_exporter.port)), server_hostname="127.0.0.1"
+    )
+    threads = [
+        threading.Thread(target=trickle, args=(raw, b"\x16\x03\x01\x02\x00" + b"\x01" * 200)),
+        threading.Thread(
+            target=trickle,
+            args=(tls, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200),
+        ),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)  # both are mid-request now
+        for _ in range(3):
+            start = time.monotonic()
+            r = https_get(
+                auth_exporter.port,
+                client_context(pki),
+                headers=basic("prometheus", "s3cret"),
+                timeout=5,
+            )
+            assert r.status == 200
+            assert time.monotonic() - start < 3.0
+        assert all(t.is_alive() for t in threads)  # still trickling: not just disconnected
+        assert errors == []
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        raw.close()
+        tls.close()
 
 
 def test_client_certificate_required(pki: TestCA, tmp_path: Path) -> None:
