@@ -93,11 +93,12 @@ def parse_irq_line(line: str, ncpu: int) -> IrqLine | None:
     fields = line[m.end() :].split(None, ncpu)
     if len(fields) < ncpu:
         raise ValueError(f"IRQ {m.group(1)}: fewer than {ncpu} counters")
-    counts: list[int] = []
-    for token in fields[:ncpu]:
-        if not (token.isascii() and token.isdigit()):
-            raise ValueError(f"IRQ {m.group(1)}: counter {token[:20]!r} is not a number")
-        counts.append(int(token))
+    tokens = fields[:ncpu]
+    joined = "".join(tokens)  # one check per line instead of one per counter
+    if not (joined.isascii() and joined.isdigit()):
+        bad = next(t for t in tokens if not (t.isascii() and t.isdigit()))
+        raise ValueError(f"IRQ {m.group(1)}: counter {bad[:20]!r} is not a number")
+    counts = tuple(map(int, tokens))
     desc = fields[ncpu] if len(fields) > ncpu else ""
     if len(desc) > _MAX_DESC:
         raise ValueError(f"IRQ {m.group(1)}: line too long")
@@ -115,7 +116,7 @@ def parse_irq_line(line: str, ncpu: int) -> IrqLine | None:
     )
     return IrqLine(
         irq=int(m.group(1)),
-        counts=tuple(counts),
+        counts=counts,
         chip=chip,
         hwirq=int(hwirq) if hwirq is not None else None,
         trigger=d.group("trigger"),
