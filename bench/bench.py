@@ -177,7 +177,6 @@ def child(opts: argparse.Namespace) -> int:
             f"--path.sysfs={root}/sys",
             f"--path.configfs={root}/sys/kernel/config",
             f"--path.kmsg={root}/dev/kmsg",
-            "--no-collector.kmsg",
             *opts.exporter_args,
         ]
     )
