@@ -57,12 +57,37 @@ def _run(
 
 
 def kernel_package() -> str:
-    out = _run(["apt-cache", "depends", "linux-image-amd64"], 60).stdout
-    for line in out.splitlines():
+    r = subprocess.run(
+        ["apt-cache", "depends", "linux-image-amd64"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    for line in r.stdout.splitlines():
         dep = line.strip().removeprefix("Depends: ")
         if dep.startswith("linux-image-6.1"):
             return dep
     raise LabError("apt-cache names no linux-image-6.1 package behind linux-image-amd64")
+
+
+def apt_update() -> None:
+    _run(["apt-get", "update", "-qq"], 600)
+
+
+def download_kernel(debs: Path) -> str:
+    """The current kernel package's name, its .deb in `debs`. Package lists that are missing
+    or stale (a security update replaced the kernel on the mirror) are refreshed once."""
+    try:
+        pkg = kernel_package()
+        if not list(debs.glob(f"{pkg}_*.deb")):
+            _run(["apt-get", "download", pkg], 600, cwd=debs)
+    except LabError:
+        apt_update()
+        pkg = kernel_package()
+        if not list(debs.glob(f"{pkg}_*.deb")):
+            _run(["apt-get", "download", pkg], 600, cwd=debs)
+    return pkg
 
 
 @dataclass(frozen=True)
@@ -81,16 +106,20 @@ class Kernel:
 
 def prepare_kernel() -> Kernel:
     """Download and unpack the kernel package into the cache (never into /boot)."""
-    pkg = kernel_package()
+    debs = CACHE / "deb"
+    debs.mkdir(parents=True, exist_ok=True)
+    try:
+        pkg = kernel_package()
+    except LabError:
+        pkg = ""  # no lists yet: download_kernel refreshes them
+    version = pkg.removeprefix("linux-image-")
+    k = Kernel(version, CACHE / "kernel" / version)
+    if pkg and k.vmlinuz.exists() and (k.modules / version / "modules.dep").exists():
+        return k
+    pkg = download_kernel(debs)
     version = pkg.removeprefix("linux-image-")
     root = CACHE / "kernel" / version
     k = Kernel(version, root)
-    if k.vmlinuz.exists() and (k.modules / version / "modules.dep").exists():
-        return k
-    debs = CACHE / "deb"
-    debs.mkdir(parents=True, exist_ok=True)
-    if not list(debs.glob(f"{pkg}_*.deb")):
-        _run(["apt-get", "download", pkg], 600, cwd=debs)
     (deb,) = debs.glob(f"{pkg}_*.deb")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
