@@ -319,19 +319,15 @@ class _Walker:
         if "enable" in names:
             enabled = self.flag(tdir + "/enable", "tpgt/enable", tdir)
         dyn: tuple[str, ...] = ()
-        if "dynamic_sessions" in names:
+        # Demo-mode sessions: listed in dynamic_sessions (qla2xxx, iscsi); tcm_loop, vhost,
+        # xen-scsiback and usb_gadget have instead the TPG's one I_T nexus, a file that fails
+        # with ENODEV while there is none (tcm_loop.c tcm_loop_tpg_nexus_show, vhost/scsi.c).
+        listing = next((f for f in ("dynamic_sessions", "nexus") if f in names), None)
+        if listing is not None:
             v = self.value(
-                tdir + "/dynamic_sessions", "tpgt/dynamic_sessions", p.parse_dynamic_sessions, tdir
-            )
-            if isinstance(v, tuple):
-                dyn = tuple(str(x) for x in v)
-        elif "nexus" in names:
-            # tcm_loop, vhost, xen-scsiback, usb_gadget: the TPG's one I_T nexus is a session
-            # without an ACL; the file fails with ENODEV while there is none (tcm_loop.c
-            # tcm_loop_tpg_nexus_show, vhost/scsi.c vhost_scsi_tpg_nexus_show).
-            v = self.value(
-                tdir + "/nexus", "tpgt/nexus", p.parse_dynamic_sessions, tdir, enodev_ok=True
-            )
+                f"{tdir}/{listing}", f"tpgt/{listing}", p.parse_dynamic_sessions, tdir,
+                enodev_ok=listing == "nexus",
+            )  # fmt: skip
             if isinstance(v, tuple):
                 dyn = tuple(str(x) for x in v)
         luns = self.luns(tdir + "/lun") if "lun" in names else ()

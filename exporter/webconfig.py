@@ -489,8 +489,12 @@ def load_web_config(path: str) -> WebConfig:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
-        raise WebConfigError(f"web config {path}: cannot read: {exc.strerror}") from None
+        raise _unreadable(path, exc) from None
     return decode_web_config(raw, path)
+
+
+def _unreadable(path: str, exc: OSError) -> WebConfigError:
+    return WebConfigError(f"web config {path}: cannot read: {exc.strerror}")
 
 
 async def reload_web_config(path: str) -> WebConfig:
@@ -501,7 +505,7 @@ async def reload_web_config(path: str) -> WebConfig:
         async with aiofiles.open(path, "rb") as f:
             raw = await f.read()
     except OSError as exc:
-        raise WebConfigError(f"web config {path}: cannot read: {exc.strerror}") from None
+        raise _unreadable(path, exc) from None
     return await asyncio.to_thread(decode_web_config, raw, path)
 
 

@@ -136,6 +136,14 @@ def test_int_and_text() -> None:
         p.parse_text("a\x00b", "x")
 
 
+def test_tgtid_bind_type_first_word() -> None:
+    # every name of scsi_transport_fc.c fc_tgtid_binding_type_names
+    assert p.parse_tgtid_bind_type("wwpn (World Wide Port Name)\n") == "wwpn"
+    assert p.parse_tgtid_bind_type("wwnn (World Wide Node Name)\n") == "wwnn"
+    assert p.parse_tgtid_bind_type("port_id (FC Address)\n") == "port_id"
+    assert p.parse_tgtid_bind_type("none\n") == "none"
+
+
 def test_qlini_mode() -> None:
     assert p.parse_qlini_mode("disabled\n") == "disabled"
     assert p.parse_qlini_mode("exclusive\n") == "exclusive"

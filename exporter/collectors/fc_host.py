@@ -374,8 +374,7 @@ class FcHostCollector(ThreadedCollector):
         speeds = c.parse(fc, "supported_speeds", fd, p.parse_speed_list)
         classes = c.parse(fc, "supported_classes", fd, lambda t: p.parse_text(t, "classes"))
         sysname = c.parse(fc, "system_hostname", fd, lambda t: p.parse_text(t, "system_hostname"))
-        # "wwpn (World Wide Port Name)" -> "wwpn" (scsi_transport_fc.c fc_tgtid_binding_type_names)
-        bind = c.parse(fc, "tgtid_bind_type", fd, lambda t: p.parse_text(t, "tgtid_bind_type"))
+        bind = c.parse(fc, "tgtid_bind_type", fd, p.parse_tgtid_bind_type)
         out.info(M_INFO, H_INFO, INFO_LABELS).add(
             [
                 *labels,
@@ -387,7 +386,7 @@ class FcHostCollector(ThreadedCollector):
                 sysname or "",
                 ", ".join(speeds or ()),
                 classes or "",
-                (bind or "").split(" ", 1)[0],
+                bind or "",
             ],
             1,
         )

@@ -166,6 +166,12 @@ def parse_text(text: str, what: str) -> str:
     return value
 
 
+def parse_tgtid_bind_type(text: str) -> str:
+    """`tgtid_bind_type`: the binding's name and its gloss, `wwpn (World Wide Port Name)`
+    (scsi_transport_fc.c fc_tgtid_binding_type_names); returns the first word."""
+    return parse_text(text, "tgtid_bind_type").split(" ", 1)[0]
+
+
 def speed_bits(name: str) -> float | None:
     """One speed name: `16 Gbit` -> 16e9; `unknown` / `Not Negotiated` -> None."""
     if name in _NO_SPEED:
