@@ -71,23 +71,14 @@ def kernel_package() -> str:
     raise LabError("apt-cache names no linux-image-6.1 package behind linux-image-amd64")
 
 
-def apt_update() -> None:
-    _run(["apt-get", "update", "-qq"], 600)
-
-
-def download_kernel(debs: Path) -> str:
-    """The current kernel package's name, its .deb in `debs`. Package lists that are missing
-    or stale (a security update replaced the kernel on the mirror) are refreshed once."""
+def current_kernel_package() -> str:
+    """kernel_package(), refreshing the package lists once if they name none (not fetched
+    yet on this machine)."""
     try:
-        pkg = kernel_package()
-        if not list(debs.glob(f"{pkg}_*.deb")):
-            _run(["apt-get", "download", pkg], 600, cwd=debs)
+        return kernel_package()
     except LabError:
-        apt_update()
-        pkg = kernel_package()
-        if not list(debs.glob(f"{pkg}_*.deb")):
-            _run(["apt-get", "download", pkg], 600, cwd=debs)
-    return pkg
+        _run(["apt-get", "update", "-qq"], 600)
+        return kernel_package()
 
 
 @dataclass(frozen=True)
@@ -104,22 +95,25 @@ class Kernel:
         return self.root / "lib" / "modules"
 
 
-def prepare_kernel() -> Kernel:
+def prepare_kernel(lists_refreshed: bool = False) -> Kernel:
     """Download and unpack the kernel package into the cache (never into /boot)."""
-    debs = CACHE / "deb"
-    debs.mkdir(parents=True, exist_ok=True)
-    try:
-        pkg = kernel_package()
-    except LabError:
-        pkg = ""  # no lists yet: download_kernel refreshes them
-    version = pkg.removeprefix("linux-image-")
-    k = Kernel(version, CACHE / "kernel" / version)
-    if pkg and k.vmlinuz.exists() and (k.modules / version / "modules.dep").exists():
-        return k
-    pkg = download_kernel(debs)
+    pkg = current_kernel_package()
     version = pkg.removeprefix("linux-image-")
     root = CACHE / "kernel" / version
     k = Kernel(version, root)
+    if k.vmlinuz.exists() and (k.modules / version / "modules.dep").exists():
+        return k
+    debs = CACHE / "deb"
+    debs.mkdir(parents=True, exist_ok=True)
+    if not list(debs.glob(f"{pkg}_*.deb")):
+        try:
+            _run(["apt-get", "download", pkg], 600, cwd=debs)
+        except LabError:
+            if lists_refreshed:
+                raise
+            # stale lists: a security update replaced the package on the mirror
+            _run(["apt-get", "update", "-qq"], 600)
+            return prepare_kernel(lists_refreshed=True)
     (deb,) = debs.glob(f"{pkg}_*.deb")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)

@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.kernel.lab import HERE, GuestRun, run_in_guest
+from tests.test_lio_dumptree import dump_values
 
 # The first test's setup boots the guest: on a fresh machine that includes fetching the kernel
 # package and the guest's Python dependencies, so it gets more than the suite's 300 s default.
@@ -27,7 +28,7 @@ MIB = 1 << 20
 LOOP = ("loopback", "naa.50014050000000a1")
 ISCSI = ("iscsi", "iqn.2003-01.org.linux-iscsi.lab:tgt0")
 INITIATOR = "iqn.1994-05.com.example:lab-init"
-CFS = "/sys/kernel/config/target"
+CFS = "target"  # dump keys are relative to /sys/kernel/config/
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -63,11 +64,9 @@ def named(series: Series, name: str) -> list[tuple[dict[str, str], float]]:
 
 
 def dump(run: GuestRun, name: str) -> dict[str, str]:
-    out = {}
-    for line in (run.out / name).read_text().splitlines():
-        path, _, value = line.partition("\t")
-        out[path] = value
-    return out
+    """A configfs dump taken in the guest (the reference capture's format), keyed by the path
+    under /sys/kernel/config/."""
+    return dump_values(run.out / name)
 
 
 def rc(run: GuestRun, name: str) -> int:
