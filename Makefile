@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit kernel bench system-deps clean deb dist
+.PHONY: demo test lint typecheck unit kernel bench golden system-deps clean deb dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -40,6 +40,10 @@ unit: $(STAMP)
 ## The real-kernel stage alone: Debian's 6.1 kernel in QEMU, LIO configured by targetcli.
 kernel: $(STAMP) system-deps
 	$(PY) -m pytest -q -m kernel tests/kernel
+
+## Rewrite the golden exposition files (tests/golden/*.prom) after an intended output change.
+golden: $(STAMP)
+	$(PY) -m tests.golden
 
 ## Benchmarks: read strategy; large simulated host (latency, CPU, RSS, read floor); kmsg parse rate and flood.
 bench: $(STAMP)
