@@ -8,12 +8,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from exporter.catalogue import spec
 from exporter.logsetup import RateLimitedLog
 from exporter.paths import HostPaths
+from exporter.readers.problems import Problems
 
 NAMESPACE = "fctarget"
 
@@ -77,6 +79,17 @@ class Output:
         if fam is None:
             fam = self.families[name] = Family(name, doc, kind, labelnames)
         return fam
+
+    def family(self, metric: spec.Metric) -> Family:
+        """The family declared by `metric` (exporter/catalogue), created on first use."""
+        if metric.collector != self.collector:
+            raise ValueError(f"{metric.name} is served by {metric.collector}, not {self.collector}")
+        return self._family(metric.name, metric.help, metric.labels, metric.prom_type)
+
+    def report(self, problems: Problems) -> None:
+        """Every partial failure a reader met: logged once per key, the collector fails."""
+        for p in problems.items:
+            self.error(p.key, p.message)
 
     def gauge(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
         return self._family(name, doc, labelnames, "gauge")
@@ -143,6 +156,28 @@ class ThreadedCollector(Collector):
     @abc.abstractmethod
     def collect_blocking(self, out: Output) -> None:
         """Read, parse and emit; runs in a worker thread, never on the event loop."""
+
+
+S = TypeVar("S")
+
+
+class SnapshotCollector(ThreadedCollector, Generic[S]):
+    """The normal shape: `read` asks this collector's reader(s) for a typed snapshot (all the
+    I/O, in a worker thread), `emit` maps the snapshot to catalogue families without any I/O."""
+
+    def collect_blocking(self, out: Output) -> None:
+        problems = Problems(self.name)
+        snapshot = self.read(problems)
+        out.report(problems)
+        self.emit(snapshot, out)
+
+    @abc.abstractmethod
+    def read(self, problems: Problems) -> S:
+        """Call the reader(s); partial failures go into `problems`."""
+
+    @abc.abstractmethod
+    def emit(self, snapshot: S, out: Output) -> None:
+        """Pure: snapshot in, families out (through `out.family(CATALOGUE_ENTRY)`)."""
 
 
 REGISTRY: dict[str, type[Collector]] = {}

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 from exporter import __version__
+from exporter.catalogue.scrape import BUILD_INFO, COLLECTOR_DURATION, COLLECTOR_SUCCESS
 from exporter.collector import Collector, Family, Output
 from exporter.encode import Encoder, Exposable
 from exporter.logsetup import RateLimitedLog
@@ -89,26 +90,14 @@ class Scraper:
         for c in self.collectors:
             c.scrape_finished()
         meta = Output("scrape", self.errlog)
-        duration = meta.gauge(
-            "fctarget_scrape_collector_duration_seconds",
-            "Time a collector took in this scrape.",
-            ["collector"],
-        )
-        success = meta.gauge(
-            "fctarget_scrape_collector_success",
-            "1 if the collector succeeded in this scrape, 0 if it failed (fully or partly).",
-            ["collector"],
-        )
+        duration = meta.family(COLLECTOR_DURATION)
+        success = meta.family(COLLECTOR_SUCCESS)
         items: list[Exposable] = []
         for out, secs, ok in results:
             items.extend(out.metrics())
             duration.add([out.collector], secs)
             success.add([out.collector], 1.0 if ok else 0.0)
-        meta.gauge(
-            "fctarget_exporter_build_info",
-            "A metric with a constant '1' value labelled by version and Python version.",
-            ["version", "python_version"],
-        ).add([__version__, platform.python_version()], 1.0)
+        meta.family(BUILD_INFO).add([__version__, platform.python_version()], 1.0)
         items.extend(meta.metrics())
         for extra in self.extra:
             items.extend(extra.collect())  # type: ignore[attr-defined]
@@ -123,6 +112,6 @@ class Scraper:
     def failed(items: Sequence[Exposable]) -> list[str]:
         """Names of collectors that reported failure in `items`."""
         for item in items:
-            if isinstance(item, Family) and item.name == "fctarget_scrape_collector_success":
+            if isinstance(item, Family) and item.name == COLLECTOR_SUCCESS.name:
                 return [key[0] for key, value in item.rows.items() if value == 0]
         return []

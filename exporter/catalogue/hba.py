@@ -1,0 +1,3 @@
+"""Families of the hba collector."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Families of the interrupts collector."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Families of the kmsg collector."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Families of the lio collector."""
+
+from __future__ import annotations
