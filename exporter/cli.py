@@ -9,15 +9,17 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
 
-from exporter import __version__
+from exporter import __version__, entry, sdnotify
 from exporter.collector import REGISTRY, Collector, CollectorContext
+from exporter.flagtypes import positive_seconds
 from exporter.logsetup import LOG, RateLimitedLog, setup_logging
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper
@@ -29,6 +31,10 @@ DEFAULT_LISTEN = f":{DEFAULT_PORT}"
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        # No prefix matching (`--onc`): a flag means exactly what it says, as in node_exporter.
+        super().__init__(allow_abbrev=False, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         # One clear line instead of a usage dump.
         self.exit(2, f"fctarget-exporter: error: {message} (see --help)\n")
@@ -119,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     coll.add_argument(
         "--collector.timeout",
         dest="collector_timeout",
-        type=float,
+        type=positive_seconds,
         default=10.0,
         metavar="SECONDS",
         help="per-collector timeout for one scrape (default 10)",
@@ -150,11 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         group = p.add_argument_group(f"collector {name}")
         REGISTRY[name].add_arguments(group)
     run = p.add_argument_group("run mode")
-    run.add_argument(
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
         "--once",
         action="store_true",
-        help="collect once, print the exposition to stdout and exit "
-        "(exit 1 if a collector failed); for the textfile collector",
+        help="collect once, print the fctarget_* families to stdout and exit "
+        "(exit 1 if a collector failed); for node_exporter's textfile collector, so the "
+        "process_* and python_* families are left out",
     )
     run.add_argument(
         "--demo",
@@ -164,12 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--demo.interval",
         dest="demo_interval",
-        type=float,
+        type=positive_seconds,
         default=5.0,
         metavar="SECONDS",
         help="how often the simulated host advances (default 5)",
     )
-    run.add_argument(
+    mode.add_argument(
         "--check", action="store_true", help="explain what the exporter sees on this host and exit"
     )
     log = p.add_argument_group("logging")
@@ -215,9 +223,17 @@ def parse_listen(addr: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def show_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def _fail(message: str) -> int:
     print(f"fctarget-exporter: error: {message}", file=sys.stderr)
     return 2
+
+
+class ListenError(Exception):
+    """A listener could not be opened: one line naming the address, exit 2."""
 
 
 def make_collectors(args: argparse.Namespace, paths: HostPaths) -> list[Collector]:
@@ -244,37 +260,35 @@ async def collect_once(scraper: Scraper) -> tuple[bytes, list[str]]:
     return body, scraper.failed(metrics)
 
 
-async def serve(
-    scraper: Scraper,
-    args: argparse.Namespace,
-    listens: list[tuple[str, int]],
-    on_tick: Callable[[asyncio.Event], Awaitable[None]] | None = None,
-) -> None:
-    from aiohttp import web
+async def _start_sites(runner: Any, listens: list[tuple[str, int]], web_state: Any) -> list[str]:
+    from exporter.server import ReloadableSite
 
-    from exporter.server import ReloadableSite, WebState, build_app
-    from exporter.webconfig import WebConfigError, load_web_config, reload_web_config
-
-    config_file: str = getattr(args, "web_config_file", "") or ""
-    try:
-        web_state = WebState(load_web_config(config_file))
-    except WebConfigError as exc:
-        raise SystemExit(_fail(str(exc))) from None
-    app = build_app(scraper, args.telemetry_path, web_state)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await scraper.start()
+    urls = []
+    scheme = "https" if web_state.config.tls is not None else "http"
     for host, port in listens:
         site = ReloadableSite(runner, host, port, web_state)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            # asyncio wraps bind errors in a message holding a Python tuple: say it plainly.
+            if exc.errno is not None and not isinstance(exc, socket.gaierror):
+                reason = os.strerror(exc.errno).lower()
+            else:
+                reason = exc.strerror or str(exc)
+            raise ListenError(f"cannot listen on {show_address(host, port)}: {reason}") from None
         LOG.info(
             "listening",
-            extra={"fields": {"address": site.name, "tls": web_state.config.tls is not None}},
+            extra={"fields": {"address": show_address(host, port), "tls": scheme == "https"}},
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        urls.append(f"{scheme}://{show_address(shown, port)}")
+    return urls
+
+
+def _install_reload(
+    loop: asyncio.AbstractEventLoop, config_file: str, web_state: Any
+) -> set[asyncio.Task[None]]:
+    from exporter.webconfig import WebConfigError, reload_web_config
 
     reload_lock = asyncio.Lock()  # SIGHUPs in a burst apply in order, one at a time
     reloads: set[asyncio.Task[None]] = set()
@@ -299,9 +313,49 @@ async def serve(
         task.add_done_callback(reloads.discard)
 
     loop.add_signal_handler(signal.SIGHUP, on_sighup)
-    tick_task = asyncio.ensure_future(on_tick(stop)) if on_tick is not None else None
+    if entry.hup_pending:  # a SIGHUP arrived while starting: the file may have changed since
+        entry.hup_pending = False
+        on_sighup()
+    return reloads
+
+
+async def serve(
+    scraper: Scraper,
+    args: argparse.Namespace,
+    listens: list[tuple[str, int]],
+    on_tick: Callable[[asyncio.Event], Awaitable[None]] | None = None,
+    banner: Callable[[list[str]], None] | None = None,
+) -> None:
+    from aiohttp import web
+
+    from exporter.server import WebState, build_app
+    from exporter.webconfig import WebConfigError, load_web_config
+
+    config_file: str = args.web_config_file or ""
     try:
+        web_state = WebState(load_web_config(config_file))
+    except WebConfigError as exc:
+        raise SystemExit(_fail(str(exc))) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(
+        build_app(scraper, args.telemetry_path, web_state), access_log=None, handle_signals=False
+    )
+    await runner.setup()
+    tick_task = None
+    try:
+        await scraper.start()
+        urls = await _start_sites(runner, listens, web_state)
+        _install_reload(loop, config_file, web_state)
+        if banner is not None:
+            banner(urls)
+        sdnotify.notify("READY=1")
+        tick_task = asyncio.ensure_future(on_tick(stop)) if on_tick is not None else None
         await stop.wait()
+        LOG.info("shutting down")
+        sdnotify.notify("STOPPING=1")
     finally:
         if tick_task is not None:
             tick_task.cancel()
@@ -312,77 +366,106 @@ async def serve(
         web_state.auth.close()
 
 
+def _host_paths(args: argparse.Namespace) -> HostPaths:
+    paths = HostPaths(
+        procfs=args.procfs,
+        sysfs=args.sysfs,
+        configfs=args.configfs or os.path.join(args.sysfs, "kernel", "config"),
+        kmsg=args.kmsg,
+    )
+    for flag, value in (("--path.procfs", paths.procfs), ("--path.sysfs", paths.sysfs)):
+        if not os.path.isdir(value):
+            raise ValueError(f"{flag} {value}: not a readable directory")
+    return paths
+
+
+def _demo_tick(sim: Any, interval: float) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def tick(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            await asyncio.to_thread(sim.advance, interval)
+
+    return tick
+
+
+def _run_once(scraper: Scraper) -> int:
+    body, failed = asyncio.run(collect_once(scraper))
+    sys.stdout.buffer.write(body)
+    sys.stdout.flush()
+    if failed:
+        print(f"fctarget-exporter: collectors failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | None) -> int:
+    if args.check:
+        from exporter.check import explain
+
+        print(explain(paths, enabled_collectors(args)), end="")
+        return 0
+    collectors = make_collectors(args, paths)
+    if not collectors:
+        LOG.warning("no collector is enabled: only the exporter's own metrics will be served")
+    # --once feeds node_exporter's textfile collector, which serves its own process_* metrics.
+    extra = [] if args.once else [PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR]
+    scraper = Scraper(collectors, args.collector_timeout, RateLimitedLog(LOG), extra=extra)
+    if args.once:
+        return _run_once(scraper)
+    LOG.info(
+        "starting",
+        extra={
+            "fields": {
+                "version": __version__,
+                "collectors": ",".join(c.name for c in collectors) or "none",
+                "procfs": paths.procfs,
+                "sysfs": paths.sysfs,
+                "configfs": paths.configfs,
+                "kmsg": paths.kmsg,
+            }
+        },
+    )
+    tick = banner = None
+    if sim is not None:
+        tick = _demo_tick(sim, args.demo_interval)
+
+        def banner(urls: list[str]) -> None:
+            shown = "\n".join(f"  metrics: {u}{args.telemetry_path}" for u in urls)
+            print(f"fctarget-exporter demo: simulated host in {demo_dir}", flush=True)
+            print(f"{shown}  (Ctrl-C to stop)", flush=True)
+
+    try:
+        asyncio.run(serve(scraper, args, [parse_listen(a) for a in args.listen], tick, banner))
+    except ListenError as exc:
+        return _fail(str(exc))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level if args.log_level != "warn" else "warning", args.log_format)
+    args.listen = args.listen_address or [DEFAULT_LISTEN]
     try:
-        listens = [parse_listen(a) for a in (args.listen_address or [DEFAULT_LISTEN])]
+        for a in args.listen:
+            parse_listen(a)
     except ValueError as exc:
         return _fail(str(exc))
-    if args.collector_timeout <= 0:
-        return _fail("--collector.timeout must be positive")
-
     demo_dir: str | None = None
     sim = None
-    if args.demo:
-        from exporter.simulate import SimulatedHost
-
-        demo_dir = tempfile.mkdtemp(prefix="fctarget-demo-")
-        sim = SimulatedHost.demo(demo_dir)
-        paths = sim.paths
-    else:
-        paths = HostPaths(
-            procfs=args.procfs,
-            sysfs=args.sysfs,
-            configfs=args.configfs or os.path.join(args.sysfs, "kernel", "config"),
-            kmsg=args.kmsg,
-        )
-        for flag, value in (("--path.procfs", paths.procfs), ("--path.sysfs", paths.sysfs)):
-            if not os.path.isdir(value):
-                return _fail(f"{flag} {value}: not a readable directory")
     try:
-        if args.check:
-            from exporter.check import explain
+        if args.demo:
+            from exporter.simulate import SimulatedHost
 
-            print(explain(paths, enabled_collectors(args)), end="")
-            return 0
-        scraper = Scraper(
-            make_collectors(args, paths),
-            args.collector_timeout,
-            RateLimitedLog(LOG),
-            extra=[PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR],
-        )
-        if args.once:
-            body, failed = asyncio.run(collect_once(scraper))
-            sys.stdout.buffer.write(body)
-            sys.stdout.flush()
-            if failed:
-                print(f"fctarget-exporter: collectors failed: {', '.join(failed)}", file=sys.stderr)
-                return 1
-            return 0
-
-        tick = None
-        if sim is not None:
-            demo_sim = sim
-
-            async def tick(stop: asyncio.Event) -> None:
-                while not stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), args.demo_interval)
-                    await asyncio.to_thread(demo_sim.advance, args.demo_interval)
-
-            for host, port in listens:
-                shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-                print(
-                    f"fctarget-exporter demo: simulated host in {demo_dir}\n"
-                    f"  metrics: http://{shown}:{port}{args.telemetry_path}  (Ctrl-C to stop)",
-                    flush=True,
-                )
-        try:
-            asyncio.run(serve(scraper, args, listens, tick))
-        except OSError as exc:
-            return _fail(f"cannot listen: {exc.strerror or exc}")
-        return 0
+            demo_dir = tempfile.mkdtemp(prefix="fctarget-demo-")
+            sim = SimulatedHost.demo(demo_dir)
+            paths = sim.paths
+        else:
+            try:
+                paths = _host_paths(args)
+            except ValueError as exc:
+                return _fail(str(exc))
+        return _run(args, paths, sim, demo_dir)
     finally:
         if demo_dir is not None:
             shutil.rmtree(demo_dir, ignore_errors=True)

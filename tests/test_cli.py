@@ -72,11 +72,21 @@ def test_collector_flags_toggle() -> None:
         assert enabled_collectors(args) == [name]
 
 
-def test_once_without_collectors_prints_metadata() -> None:
+def test_once_without_collectors_prints_metadata_and_warns() -> None:
     r = run_exporter("--once", "--collector.disable-defaults")
     assert r.returncode == 0, r.stderr
     assert "fctarget_exporter_build_info{" in r.stdout
-    assert "process_resident_memory_bytes" in r.stdout
+    assert "no collector is enabled" in r.stderr
+
+
+def test_once_serves_only_the_exporters_own_families() -> None:
+    # node_exporter's textfile collector rejects process_* / python_* it already serves itself.
+    r = run_exporter("--once", "--demo")
+    assert r.returncode == 0, r.stderr
+    names = {line.split("{")[0].split(" ")[0] for line in r.stdout.splitlines()}
+    names = {n for n in names if n and n != "#"}
+    assert len(names) > 50
+    assert {n for n in names if not n.startswith("fctarget_")} == set()
 
 
 def test_http_endpoints(tmp_path: object) -> None:

@@ -206,7 +206,7 @@ def test_wheel_and_sdist_contents(tmp_path: Path) -> None:
         .read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))
         .decode()
     )
-    assert "fctarget-exporter = exporter.cli:main" in entry_points
+    assert "fctarget-exporter = exporter.entry:main" in entry_points
 
     with tarfile.open(sdist) as tar:
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
