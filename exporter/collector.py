@@ -89,7 +89,7 @@ class Output:
     def report(self, problems: Problems) -> None:
         """Every partial failure a reader met: logged once per key, the collector fails."""
         for p in problems.items:
-            self.error(p.key, p.message)
+            self.error(p.key, p.message, origin=p.origin)
 
     def gauge(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
         return self._family(name, doc, labelnames, "gauge")
@@ -104,10 +104,13 @@ class Output:
             raise ValueError(f"info metric {name} must end in _info")
         return self._family(name, doc, labelnames, "gauge")
 
-    def error(self, key: str, message: str, **fields: object) -> None:
-        """A partial failure: logged once per key (rate-limited); the collector reports failure."""
+    def error(self, key: str, message: str, *, origin: str = "", **fields: object) -> None:
+        """A partial failure: logged once per key (rate-limited); the collector reports failure.
+        The log line names the caller's source line, or `origin` (where a reader met it)."""
         self.errors.append(key)
-        self.log.error(key, message, collector=self.collector, **fields)
+        self.log.error(
+            key, message, origin=origin, stacklevel=2, collector=self.collector, **fields
+        )
 
     def metrics(self) -> list[Family]:
         return list(self.families.values())

@@ -18,13 +18,19 @@ def _logfmt_value(value: str) -> str:
     return value
 
 
+def _source(record: logging.LogRecord) -> str:
+    # A reader's problem is logged far from where it was met: it carries its own origin.
+    origin = getattr(record, "origin", "")
+    return origin if isinstance(origin, str) and origin else f"{record.module}.py:{record.lineno}"
+
+
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         fields = [
             ("time", f"{ts}.{int(record.msecs):03d}Z"),
             ("level", record.levelname.lower()),
-            ("source", f"{record.module}.py:{record.lineno}"),
+            ("source", _source(record)),
             ("msg", record.getMessage()),
         ]
         extra = getattr(record, "fields", None)
@@ -41,7 +47,7 @@ class JsonFormatter(logging.Formatter):
         obj: dict[str, str] = {
             "time": f"{ts}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
-            "source": f"{record.module}.py:{record.lineno}",
+            "source": _source(record),
             "msg": record.getMessage(),
         }
         extra = getattr(record, "fields", None)
@@ -76,8 +82,12 @@ class RateLimitedLog:
         self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def error(self, key: str, message: str, **fields: object) -> bool:
-        """Log `message` unless `key` was logged within the interval; True if it was logged."""
+    def error(
+        self, key: str, message: str, *, origin: str = "", stacklevel: int = 1, **fields: object
+    ) -> bool:
+        """Log `message` unless `key` was logged within the interval; True if it was logged.
+
+        The line's `source` is the caller's (`stacklevel` frames up from it), or `origin`."""
         now = time.monotonic()
         with self._lock:
             last = self._last.get(key)
@@ -91,5 +101,7 @@ class RateLimitedLog:
         extra = {k: str(v) for k, v in fields.items()}
         if suppressed:
             extra["suppressed_repeats"] = str(suppressed)
-        self._logger.error(message, extra={"fields": extra})
+        self._logger.error(
+            message, extra={"fields": extra, "origin": origin}, stacklevel=stacklevel + 1
+        )
         return True

@@ -13,6 +13,8 @@ so the rate limiter can tell a new failure from a repeated one.
 from __future__ import annotations
 
 import errno
+import os
+import sys
 from dataclasses import dataclass, field
 
 
@@ -20,6 +22,12 @@ from dataclasses import dataclass, field
 class Problem:
     key: str
     message: str
+    origin: str = ""  # file:line of the reader code that met it, for the log line's source
+
+
+def _origin(depth: int) -> str:
+    frame = sys._getframe(depth + 1)
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 class ReadError(Exception):
@@ -39,13 +47,13 @@ class Problems:
     source: str
     items: list[Problem] = field(default_factory=list)
 
-    def add(self, obj: str, what: str, message: str) -> None:
-        self.items.append(Problem(f"{self.source}:{obj}:{what}", message))
+    def add(self, obj: str, what: str, message: str, *, _depth: int = 1) -> None:
+        self.items.append(Problem(f"{self.source}:{obj}:{what}", message, _origin(_depth)))
 
     def os_error(self, obj: str, path: str, exc: OSError) -> None:
         """A failed read of `path`: keyed by the errno's name, so EACCES and EIO differ."""
         name = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
-        self.add(obj, name, f"{path}: {exc.strerror or exc}")
+        self.add(obj, name, f"{path}: {exc.strerror or exc}", _depth=2)
 
     def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
