@@ -390,13 +390,25 @@ def _demo_tick(sim: Any, interval: float) -> Callable[[asyncio.Event], Awaitable
 
 
 def _run_once(scraper: Scraper) -> int:
-    body, failed = asyncio.run(collect_once(scraper))
+    loop = asyncio.new_event_loop()
+    try:
+        body, failed = loop.run_until_complete(collect_once(scraper))
+        stuck = scraper.busy
+        if not stuck:
+            loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
     if failed:
         print(f"fctarget-exporter: collectors failed: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    if stuck:
+        # A worker thread cannot be cancelled, and the interpreter would wait for it at exit:
+        # a read that never returns (a hung sysfs attribute) must not hold up the textfile run.
+        print(f"fctarget-exporter: still stuck at exit: {', '.join(stuck)}", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(1)
+    return 1 if failed else 0
 
 
 def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | None) -> int:

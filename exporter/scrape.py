@@ -34,6 +34,11 @@ class Scraper:
         self._inflight: asyncio.Future[list[Exposable]] | None = None
         self._busy: set[str] = set()
 
+    @property
+    def busy(self) -> list[str]:
+        """Collectors whose worker thread is still running (stuck in a read, say)."""
+        return sorted(self._busy)
+
     async def start(self) -> None:
         for c in self.collectors:
             await c.start()

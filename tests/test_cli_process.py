@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -175,3 +176,38 @@ def test_readiness_is_notified_after_listening(tmp_path: Path) -> None:
     start = next(line for line in err.splitlines() if "msg=starting" in line)
     for field in ("version=", "collectors=none", "procfs=/proc", "kmsg=/dev/kmsg"):
         assert field in start
+
+
+_STUCK_COLLECTOR = """
+import sys, time
+from exporter.collector import ThreadedCollector, register
+
+@register
+class Stuck(ThreadedCollector):
+    name = "stuck"
+    description = "a worker that never returns, like a read of a hung sysfs attribute"
+    def collect_blocking(self, out):
+        time.sleep(600)
+
+from exporter.entry import main
+sys.argv[0] = "fctarget-exporter"
+raise SystemExit(main())
+"""
+
+
+def test_once_ends_within_the_timeout_when_a_worker_never_returns() -> None:
+    started = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-c", _STUCK_COLLECTOR, "--once", "--demo", "--collector.timeout=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stderr
+    assert elapsed < 8, elapsed
+    assert 'fctarget_scrape_collector_success{collector="stuck"} 0.0' in r.stdout
+    assert 'fctarget_scrape_collector_success{collector="lio"} 1.0' in r.stdout
+    assert "still stuck at exit: stuck" in r.stderr
