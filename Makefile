@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit kernel bench golden system-deps clean deb dist
+.PHONY: demo test lint typecheck unit kernel bench golden docs system-deps clean deb dist
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -44,6 +44,10 @@ kernel: $(STAMP) system-deps
 ## Rewrite the golden exposition files (tests/golden/*.prom) after an intended output change.
 golden: $(STAMP)
 	$(PY) -m tests.golden
+
+## Regenerate docs/metrics.md from the metric catalogue (exporter/catalogue/).
+docs: $(STAMP)
+	$(PY) -m exporter.catalogue.docs
 
 ## Benchmarks: read strategy; large simulated host (latency, CPU, RSS, read floor); kmsg parse rate and flood.
 bench: $(STAMP)

@@ -19,7 +19,7 @@ from tests.test_lio_dumptree import DUMP_AFTER, dump_values, load_dump
 REPO = Path(__file__).resolve().parent.parent
 PACKAGING = REPO / "packaging"
 UNIT = PACKAGING / "fctarget-exporter.service"
-DOC = REPO / "README.md"
+DOC = REPO / "docs" / "security.md"
 MAX_EXPOSURE = 2.0
 
 # What `fctarget_lun_commands_total` must report for the real 6.1 dump (in_cmds per LUN).
@@ -68,7 +68,7 @@ def exposure(unit: Path) -> float:
 def test_unit_exposure_score_is_low_and_documented() -> None:
     score = exposure(UNIT)
     assert score <= MAX_EXPOSURE
-    # The README states the score; keep it honest.
+    # docs/security.md states the score; keep it honest.
     assert f"exposure score of **{score:.1f}**" in DOC.read_text()
 
 

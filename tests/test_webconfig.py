@@ -1,5 +1,6 @@
-"""The web config loader: the README example passes promtool and works, Go names map to what
-Python's ssl applies, bad files are rejected like promtool rejects them, bcrypt is cached."""
+"""The web config loader: the documented example (docs/security.md) passes promtool and works,
+Go names map to what Python's ssl applies, bad files are rejected like promtool rejects them,
+bcrypt is cached."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ from tests.test_web_certs import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "README.md"
+DOC = REPO / "docs" / "security.md"
 EXAMPLE = REPO / "packaging" / "web-config.example.yml"
 
 
-def readme_example() -> str:
+def documented_example() -> str:
     text = DOC.read_text()
-    start = text.index("### TLS, basic auth and headers")
+    start = text.index("\n## TLS, basic auth and headers")
     m = re.search(r"```yaml\n(.*?)```", text[start:], re.S)
     assert m
     return m.group(1)
@@ -58,27 +59,27 @@ def promtool(config: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def example_dir(tmp_path: Path) -> tuple[Path, TestCA]:
-    """The README example with the certificates it names, made by a test CA."""
+    """The documented example with the certificates it names, made by a test CA."""
     ca = TestCA(tmp_path, "prometheus-ca")
     srv = ca.server_cert("fctarget-exporter")
     assert srv.cert.name == "fctarget-exporter.crt"
     assert srv.key.name == "fctarget-exporter.key"
-    write(tmp_path / "web-config.yml", readme_example())
+    write(tmp_path / "web-config.yml", documented_example())
     return tmp_path, ca
 
 
-def test_readme_example_is_the_shipped_example() -> None:
-    assert readme_example() == EXAMPLE.read_text()
+def test_documented_example_is_the_shipped_example() -> None:
+    assert documented_example() == EXAMPLE.read_text()
 
 
-def test_readme_example_passes_promtool(example_dir: tuple[Path, TestCA]) -> None:
+def test_documented_example_passes_promtool(example_dir: tuple[Path, TestCA]) -> None:
     d, _ = example_dir
     r = promtool(d / "web-config.yml")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "SUCCESS" in r.stdout + r.stderr
 
 
-def test_readme_example_loads_and_serves(example_dir: tuple[Path, TestCA]) -> None:
+def test_documented_example_loads_and_serves(example_dir: tuple[Path, TestCA]) -> None:
     d, ca = example_dir
     cfg = load_web_config(str(d / "web-config.yml"))
     assert cfg.tls is not None

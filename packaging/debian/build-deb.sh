@@ -101,8 +101,13 @@ install -D -m 0644 "$REPO/packaging/$PKG.default" "$ROOT/etc/default/$PKG"
 install -D -m 0644 "$REPO/packaging/web-config.example.yml" \
   "$ROOT/usr/share/doc/$PKG/examples/web-config.yml"
 install -D -m 0644 "$REPO/packaging/debian/copyright" "$ROOT/usr/share/doc/$PKG/copyright"
-# The unit's Documentation= and the alert rules' runbook_url anchors point into the README.
+# The unit's Documentation= and the alert rules' runbook_url anchors (docs/alerts.md#...) point
+# into these pages, installed with the README's relative layout so its links resolve.
 install -D -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/$PKG/README.md"
+install -D -m 0644 "$REPO/CHANGELOG.md" "$ROOT/usr/share/doc/$PKG/CHANGELOG.md"
+install -d "$ROOT/usr/share/doc/$PKG/docs/images"
+install -m 0644 "$REPO"/docs/*.md "$ROOT/usr/share/doc/$PKG/docs/"
+install -m 0644 "$REPO"/docs/images/*.png "$ROOT/usr/share/doc/$PKG/docs/images/"
 
 install -d "$ROOT/DEBIAN"
 for script in postinst prerm postrm; do
