@@ -197,3 +197,12 @@ def test_fcp_help_says_initiator_only() -> None:
         assert "initiator I/O only" in p.stat_help(name)
         assert "LIO" in p.stat_help(name)
     assert "statistics/some_new_counter" in p.stat_help("some_new_counter")
+
+
+def test_kernel_tables_agree() -> None:
+    """One statistics table: every HELP entry and every never-filled qla2xxx statistic is a file
+    of fc_statistics_attrs[]; the named port states are in the kernel's name table."""
+    assert set(p.STATS_HELP) <= set(p.FC_STAT_FILES)
+    assert set(p.FC_STAT_FILES).isdisjoint(p.STATS_SKIP)
+    assert p.QLA2XXX_UNFILLED_STATS.issubset(p.FC_STAT_FILES)
+    assert {p.PORT_STATE_ONLINE, p.PORT_STATE_LINKDOWN} <= set(p.PORT_STATES)

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.parsers.cpulist import format_cpulist, parse_cpulist, parse_cpumask
+from exporter.parsers.cpulist import (
+    format_cpulist,
+    format_cpumask,
+    parse_cpulist,
+    parse_cpumask,
+)
 from exporter.parsers.interrupts import (
     IrqLine,
     QlaVector,
@@ -300,6 +305,14 @@ def test_cpulist_roundtrip(cpus: set[int]) -> None:
         words.append(f"{value & 0xFFFFFFFF:08x}")
         value >>= 32
     assert parse_cpumask(",".join(reversed(words))) == tuple(sorted(cpus))
+
+
+@given(st.sets(st.integers(0, 600), max_size=60), st.integers(0, 70))
+def test_cpumask_format_roundtrip(cpus: set[int], spare: int) -> None:
+    nr_cpu_ids = max(cpus, default=0) + 1 + spare
+    text = format_cpumask(cpus, nr_cpu_ids)
+    assert len(text.split(",")) == (nr_cpu_ids + 31) // 32
+    assert parse_cpumask(text) == tuple(sorted(cpus))
 
 
 # ------------------------------------------------------------------ properties

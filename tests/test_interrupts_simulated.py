@@ -14,7 +14,7 @@ from exporter.collectors.hba import HbaCollector
 from exporter.collectors.interrupts import InterruptsCollector
 from exporter.logsetup import RateLimitedLog
 from exporter.simulate import SimulatedHost
-from exporter.simulate.host import SimParams, Vector
+from exporter.simulate.model import SimParams, Vector
 
 LOG = logging.getLogger("test.interrupts.sim")
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from exporter.parsers.cpulist import format_cpulist as cpulist
+from exporter.parsers.cpulist import format_cpumask as cpumask_hex
 from exporter.simulate import SimParams, SimulatedHost
-from exporter.simulate.formats import cpulist, cpumask_hex
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DUMP = FIXTURES / "lio" / "real-kernel-6.1" / "configfs-dump.txt"

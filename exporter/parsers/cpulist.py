@@ -73,3 +73,21 @@ def format_cpulist(cpus: Iterable[int]) -> str:
         parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
         i = j + 1
     return ",".join(parts)
+
+
+def format_cpumask(cpus: Iterable[int], nr_cpu_ids: int) -> str:
+    """The `%*pb` spelling of a CPU set on a machine with `nr_cpu_ids` CPUs: 32-bit hex words,
+    most significant first, comma separated; the first word is padded only to the width
+    `nr_cpu_ids` needs, the others to 8 digits (`3` for CPUs 0-1 of 2, `0f` for 0-3 of 8)."""
+    mask = 0
+    for c in cpus:
+        mask |= 1 << c
+    nwords = max(1, (nr_cpu_ids + 31) // 32)
+    first_bits = nr_cpu_ids - 32 * (nwords - 1)
+    first_width = max(1, (first_bits + 3) // 4)
+    words = []
+    for i in range(nwords - 1, -1, -1):
+        w = (mask >> (32 * i)) & 0xFFFFFFFF
+        width = first_width if i == nwords - 1 else 8
+        words.append(f"{w:0{width}x}")
+    return ",".join(words)

@@ -24,16 +24,93 @@ from dataclasses import dataclass
 ALL_ONES = 0xFFFF_FFFF_FFFF_FFFF
 U64_MAX = ALL_ONES
 
+# scsi_transport_fc.c fc_statistics_attrs[] (6.1), in kernel order (KERNEL-FORMATS.md 4.2);
+# the directory also holds the write-only `reset_statistics`.
+FC_STAT_FILES: tuple[str, ...] = (
+    "seconds_since_last_reset",
+    "tx_frames",
+    "tx_words",
+    "rx_frames",
+    "rx_words",
+    "lip_count",
+    "nos_count",
+    "error_frames",
+    "dumped_frames",
+    "link_failure_count",
+    "loss_of_sync_count",
+    "loss_of_signal_count",
+    "prim_seq_protocol_err_count",
+    "invalid_tx_word_count",
+    "invalid_crc_count",
+    "fcp_input_requests",
+    "fcp_output_requests",
+    "fcp_control_requests",
+    "fcp_input_megabytes",
+    "fcp_output_megabytes",
+    "fcp_packet_alloc_failures",
+    "fcp_packet_aborts",
+    "fcp_frame_alloc_failures",
+    "fc_no_free_exch",
+    "fc_no_free_exch_xid",
+    "fc_xid_not_found",
+    "fc_xid_busy",
+    "fc_seq_not_found",
+    "fc_non_bls_resp",
+    "cn_sig_warn",
+    "cn_sig_alarm",
+    "fpin_dn",
+    "fpin_dn_unknown",
+    "fpin_dn_timeout",
+    "fpin_dn_unable_to_route",
+    "fpin_dn_device_specific",
+    "fpin_li",
+    "fpin_li_failure_unknown",
+    "fpin_li_link_failure_count",
+    "fpin_li_loss_of_sync_count",
+    "fpin_li_loss_of_signals_count",
+    "fpin_li_prim_seq_err_count",
+    "fpin_li_invalid_tx_word_count",
+    "fpin_li_invalid_crc_count",
+    "fpin_li_device_specific",
+    "fpin_cn",
+    "fpin_cn_clear",
+    "fpin_cn_lost_credit",
+    "fpin_cn_credit_stall",
+    "fpin_cn_oversubscription",
+    "fpin_cn_device_specific",
+)
+# The statistics qla2xxx never fills (qla2x00_get_fc_host_stats), so they read ALL_ONES even
+# while the chip is up; the fpin_* ones are kept by the FC transport itself.
+QLA2XXX_UNFILLED_STATS = frozenset(
+    {
+        "fcp_packet_alloc_failures",
+        "fcp_packet_aborts",
+        "fcp_frame_alloc_failures",
+        "fc_no_free_exch",
+        "fc_no_free_exch_xid",
+        "fc_xid_not_found",
+        "fc_xid_busy",
+        "fc_seq_not_found",
+        "fc_non_bls_resp",
+        "cn_sig_warn",
+        "cn_sig_alarm",
+    }
+)
+
+# The port_state names of a working and of a cabled-down port.
+PORT_STATE_ONLINE = "Online"
+PORT_STATE_LINKDOWN = "Linkdown"
+
 # scsi_transport_fc.c fc_port_state_names[] (6.1 = 6.12; "Marginal" since 5.11).
 PORT_STATES: tuple[str, ...] = (
     "Unknown",
     "Not Present",
-    "Online",
+    PORT_STATE_ONLINE,
     "Offline",
     "Blocked",
     "Bypassed",
     "Diagnostics",
-    "Linkdown",
+    PORT_STATE_LINKDOWN,
     "Error",
     "Loopback",
     "Deleted",

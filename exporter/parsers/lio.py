@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from exporter.parsers.fc_host import format_wwn
+
 # configfs fabric directories whose target and initiator names are FC port names. Their WWNs
 # are normalised to 8 colon-separated lowercase bytes (docs/DESIGN.md label conventions); all
 # other fabrics keep the name exactly as configfs spells it (iqn..., naa... for loopback).
@@ -38,6 +40,9 @@ BACKSTORE_TYPES = {
 # spc_gen_naa_6h_vendor_specific() uses dev->t10_wwn.company_id; target_alloc_device() sets it
 # to the OpenFabrics IEEE company id before wwn/company_id existed as an attribute (< 5.x).
 DEFAULT_COMPANY_ID = 0x001405
+
+# target_core_configfs.c target_wwn_vpd_unit_serial_show(): the text before the serial.
+UNIT_SERIAL_PREFIX = "T10 VPD Unit Serial Number:"
 
 _UINT = re.compile(rb"[0-9]+")
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
@@ -159,8 +164,7 @@ def normalize_wwn(name: str, fabric: str) -> str:
         if 0 < len(digits) < 16 and all(c in "0123456789abcdefABCDEF" for c in digits):
             digits = digits.rjust(16, "0")  # fc_host prints "0x%llx" without padding
     if _HEX16.fullmatch(digits):
-        low = digits.lower()
-        return ":".join(low[i : i + 2] for i in range(0, 16, 2))
+        return format_wwn(int(digits, 16))
     return name
 
 
@@ -207,10 +211,9 @@ def parse_iscsi_acl_info(data: bytes | str) -> bool:
 def parse_unit_serial(data: bytes | str) -> str:
     """`wwn/vpd_unit_serial`: `T10 VPD Unit Serial Number: %s\\n` -> the serial ('' if unset)."""
     text = parse_text(data)
-    prefix = "T10 VPD Unit Serial Number:"
-    if not text.startswith(prefix):
+    if not text.startswith(UNIT_SERIAL_PREFIX):
         raise ValueError(f"not a vpd_unit_serial: {text[:60]!r}")
-    return text[len(prefix) :].strip()
+    return text[len(UNIT_SERIAL_PREFIX) :].strip()
 
 
 def parse_company_id(data: bytes | str) -> int:
