@@ -47,8 +47,8 @@ thinks in, and it names the collector that serves the family:
 | `tpgt` | target portal group tag |
 | `lun` | LUN number in the TPG |
 | `initiator` | initiator name of an ACL or session, FC WWPNs normalised like `wwpn` |
-| `backstore` | LIO device `<core hba dir>/<device>`; `backstore_type` its kind |
-| `irq`, `vector` | Linux IRQ number and the qla2xxx vector role (`default`, `rsp_q`, `atio_q`, `qpair`) |
+| `backstore` | LIO device name (`target/core/<core_hba>/<backstore>`); `backstore_type` its kind |
+| `irq`, `vector` | Linux IRQ number and the qla2xxx vector role (`default`, `rsp_q`, `atio_q`, `qpair<N>`) |
 | `cpu`, `numa_node` | decimal CPU and NUMA node numbers (`-1` unknown) |
 """
 
