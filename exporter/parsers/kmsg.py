@@ -62,9 +62,12 @@ def _uint(field: bytes) -> int:
     # int() would accept "+1", " 1" or "1_0"; the kernel prints plain decimal digits, and at most
     # a u64 (printk.c: `%u,%llu,%llu`): a longer number is not a record (and would overflow a
     # float timestamp later).
-    if not field.isdigit() or len(field) > U64_DIGITS or int(field) > U64_MAX:
+    if not field.isdigit() or len(field) > U64_DIGITS:
         raise ValueError(f"not a u64 decimal field: {field[:20]!r}")
-    return int(field)
+    value = int(field)
+    if value > U64_MAX:
+        raise ValueError(f"not a u64 decimal field: {field[:20]!r}")
+    return value
 
 
 def parse_record(data: bytes) -> KmsgRecord:
