@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.kmsg import KmsgRecord, RecordSplitter, parse_record
 from exporter.parsers.qla2xxx_links import LinkTracker
-from exporter.readers.kmsg import FollowerConfig, FollowerIO, KmsgFollower
+from exporter.readers.kmsg import FollowerConfig, FollowerIO, KmsgFollower, read_btime
 
 FIX = Path(__file__).parent / "fixtures" / "kmsg"
 LOG = logging.getLogger("test.kmsg")
@@ -516,3 +516,10 @@ def test_a_consumer_bug_restarts_once_per_record_logged_once(
     assert len(lines) == 1
     assert "ZeroDivisionError" in lines[0].getMessage()
     assert "Traceback" not in caplog.text
+
+
+def test_read_btime(tmp_path: Path) -> None:
+    assert read_btime(procfs(tmp_path)) == BTIME
+    (tmp_path / "proc" / "stat").write_text("cpu  1 2 3 4\nbtime " + "9" * 400 + "\n")
+    assert read_btime(str(tmp_path / "proc")) is None  # garbled: the caller falls back
+    assert read_btime(str(tmp_path / "missing")) is None

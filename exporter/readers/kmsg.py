@@ -10,7 +10,7 @@ tracker, exporter/parsers/qla2xxx_links.py). `snapshot()` is its own counters an
   READ_SIZE >= 8192); EAGAIN -> wait for readability with loop.add_reader; EPIPE -> records were
   overwritten before we read them: the seq gap of the next record is the number lost;
 - a FIFO (tests, demos): several records may arrive in one read, split on line boundaries;
-- a regular file (a saved `cat /dev/kmsg`, or the simulated host's log, which grows): read it
+- a regular file (a saved `cat /dev/kmsg`, or a log another process appends to): read it
   all, then poll for appended data like `tail -f` (epoll does not work on regular files).
 Errors never end the follower: it reports them, waits (exponential backoff) and reopens. A reopen
 of the device or a file replays records: those up to the last sequence number counted are skipped.
@@ -102,7 +102,7 @@ def read_btime(procfs: str) -> float | None:
     for line in data.split(b"\n"):
         if line.startswith(b"btime "):
             value = line[6:].strip()
-            if value.isdigit():
+            if value.isdigit() and len(value) <= 20:  # a u64 (fs/proc/stat.c); longer: garbled
                 return float(value)
     return None
 
