@@ -2,7 +2,8 @@
 
 1. Parse rate: raw /dev/kmsg records (a realistic mix: 1 in 4 is a qla2xxx link event, the rest
    other kernel lines, some with SUBSYSTEM/DEVICE continuation lines) through parse + classify +
-   state update (`LinkTracker.feed_raw`, the follower's per-record work). Target >= 200k/s.
+   state update (`KmsgFollower.feed_raw` into `LinkTracker.feed`, the per-record work).
+   Target >= 200k/s.
 2. Flood: a separate writer process pushes 100k `LIP occurred` records into the FIFO the kmsg
    collector follows while scrapes of every enabled collector run back to back (collect +
    encode, what the HTTP handler does). Reports median scrape time without and during the flood;
@@ -26,12 +27,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from exporter import kmsg_follow
 from exporter.cli import build_parser, make_collectors
-from exporter.collectors.link import KmsgCollector
-from exporter.kmsg_follow import LinkTracker
+from exporter.collectors.kmsg import KmsgCollector
 from exporter.logsetup import LOG, RateLimitedLog
+from exporter.parsers.qla2xxx_links import LinkTracker
 from exporter.paths import HostPaths
+from exporter.readers import kmsg_pace
+from exporter.readers.kmsg import FollowerConfig, KmsgFollower
 from exporter.scrape import Scraper
 
 
@@ -65,12 +67,13 @@ def bench_parse(n: int) -> float:
     best = 0.0
     for _ in range(3):
         t = LinkTracker()
+        f = KmsgFollower(FollowerConfig("/dev/null"), t.feed)
         t0 = time.perf_counter()
         for r in recs:
-            t.feed_raw(r)
+            f.feed_raw(r)
         rate = n / (time.perf_counter() - t0)
         best = max(best, rate)
-        assert t.malformed == 0 and t.records == n
+        assert f.malformed == 0 and f.records == n
     return best
 
 
@@ -124,21 +127,21 @@ async def bench_flood(n: int, rounds: int) -> dict[str, float]:
                 base_times.append(time.perf_counter() - t0)
 
         await idle_scrapes()
-        tracker = kmsg.tracker
-        before = tracker.records
+        reader, links = kmsg.follower, kmsg.links
+        before = reader.records
         payload = lip_storm(n, 10)
         proc = multiprocessing.get_context("fork").Process(target=_writer, args=(fifo, payload))
         t_flood = time.perf_counter()
         proc.start()
         flood_times = []
-        while tracker.records - before < n:
+        while reader.records - before < n:
             t0 = time.perf_counter()
             await scraper.render()
             flood_times.append(time.perf_counter() - t0)
         flood_secs = time.perf_counter() - t_flood
         proc.join()
         await idle_scrapes()  # baseline again: the machine's load may have changed meanwhile
-        events = tracker.ports[("0000:83:00.0", 7)].events["lip"]
+        events = links.ports[("0000:83:00.0", 7)].events["lip"]
     finally:
         await scraper.stop()
     return {
@@ -150,7 +153,7 @@ async def bench_flood(n: int, rounds: int) -> dict[str, float]:
         "flood_seconds": flood_secs,
         "flood_records_per_second": n / flood_secs,
         "lip_events_counted": events,
-        "lost": tracker.lost,
+        "lost": reader.lost,
     }
 
 
@@ -159,12 +162,12 @@ def main() -> int:
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--flood", type=int, default=100_000, help="records; 0: parse rate only")
     p.add_argument("--rounds", type=int, default=30)
-    p.add_argument("--scrape-slice", type=float, default=kmsg_follow.SCRAPE_SLICE)
-    p.add_argument("--scrape-pause", type=float, default=kmsg_follow.SCRAPE_PAUSE)
+    p.add_argument("--scrape-slice", type=float, default=kmsg_pace.SCRAPE_SLICE)
+    p.add_argument("--scrape-pause", type=float, default=kmsg_pace.SCRAPE_PAUSE)
     p.add_argument("--strict", action="store_true")
     a = p.parse_args()
-    kmsg_follow.SCRAPE_SLICE = a.scrape_slice
-    kmsg_follow.SCRAPE_PAUSE = a.scrape_pause
+    kmsg_pace.SCRAPE_SLICE = a.scrape_slice
+    kmsg_pace.SCRAPE_PAUSE = a.scrape_pause
     logging.basicConfig(level=logging.WARNING)
     rate = bench_parse(a.records)
     print(f"parse+classify+state: {rate:,.0f} records/s (target >= 200,000)")

@@ -1,9 +1,9 @@
-"""The kmsg follower on real files: FIFOs, a growing regular file, the real /dev/kmsg, and
-errno injection (EPIPE, EAGAIN, EPERM) at the follower's read/open boundary."""
+"""The kmsg reader (the follower) on real files: FIFOs, a growing regular file, the real
+/dev/kmsg, errno injection (EPIPE, EAGAIN, EPERM) at its read/open boundary, and the collector
+on top of it."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import errno
 import logging
@@ -17,13 +17,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.collector import CollectorContext, Output
-from exporter.collectors.link import KmsgCollector
-from exporter.kmsg_follow import KmsgFollower, LinkTracker
 from exporter.logsetup import RateLimitedLog
-from exporter.parsers.kmsg import RecordSplitter, parse_record
-from exporter.paths import HostPaths
-from tests.exporter_proc import parse_samples, run_exporter
+from exporter.parsers.kmsg import KmsgRecord, RecordSplitter, parse_record
+from exporter.parsers.qla2xxx_links import LinkTracker
+from exporter.readers.kmsg import FollowerConfig, FollowerIO, KmsgFollower, read_btime
 
 FIX = Path(__file__).parent / "fixtures" / "kmsg"
 LOG = logging.getLogger("test.kmsg")
@@ -35,6 +32,15 @@ def procfs(tmp_path: Path) -> str:
     d.mkdir(exist_ok=True)
     (d / "stat").write_text(f"cpu  1 2 3 4\nintr 0\nctxt 5\nbtime {BTIME}\nprocesses 9\n")
     return str(d)
+
+
+def follower(
+    path: Path | str, tmp_path: Path, io: FollowerIO | None = None, **config: float
+) -> tuple[KmsgFollower, LinkTracker]:
+    """A follower of `path` feeding a fresh link tracker; `config`: FollowerConfig fields."""
+    t = LinkTracker()
+    cfg = FollowerConfig(str(path), procfs=procfs(tmp_path), **config)  # type: ignore[arg-type]
+    return KmsgFollower(cfg, t.feed, RateLimitedLog(LOG), io), t
 
 
 def rec(seq: int, msg: str, prio: int = 4, usec: int = 1_000_000) -> bytes:
@@ -79,14 +85,13 @@ LINK_FLAP = [
 KEY = ("0000:83:00.1", 7)
 
 
-def check_flap(t: LinkTracker) -> None:
-    assert t.records == 5
-    assert t.malformed == 0
-    assert t.lost == 0
+def check_flap(f: KmsgFollower, t: LinkTracker) -> None:
+    assert f.records == 5
+    assert f.malformed == 0
+    assert f.lost == 0
     port = t.ports[KEY]
     assert port.events == {"loop_up": 2, "loop_down": 1, "lip": 1}
     assert port.up is True
-    assert port.speed_gbps == 32
     assert port.last_ts["loop_down"] == BTIME + 6.5
     assert port.last_ts["loop_up"] == BTIME + 8.25
 
@@ -97,8 +102,7 @@ def test_fifo(tmp_path: Path, per_write: int) -> None:
     os.mkfifo(fifo)
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(str(fifo), t, log=LOG, procfs=procfs(tmp_path), backoff_min=0.01)
+        f, t = follower(fifo, tmp_path, backoff_min=0.01)
         f.start()
         await until(lambda: f.opens >= 1)
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
@@ -107,18 +111,18 @@ def test_fifo(tmp_path: Path, per_write: int) -> None:
                 os.write(wfd, b"".join(LINK_FLAP[i : i + per_write]))
                 if per_write == 1:
                     n = i + 1
-                    await until(lambda n=n: t.records >= n - 1)  # type: ignore[misc]
-            await until(lambda: t.records == 5)
+                    await until(lambda n=n: f.records >= n - 1)  # type: ignore[misc]
+            await until(lambda: f.records == 5)
         finally:
             os.close(wfd)
-        check_flap(t)
+        check_flap(f, t)
         # the writer went away: the follower reopens and waits for the next one
         await until(lambda: f.opens >= 2)
         assert f.error is None
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         os.write(wfd, rec(6, "qla2xxx [0000:83:00.1]-500b:7: LOOP DOWN detected (2 7 0 0)."))
         os.close(wfd)
-        await until(lambda: t.records == 6)
+        await until(lambda: f.records == 6)
         assert t.ports[KEY].up is False
         await f.stop()
 
@@ -131,17 +135,16 @@ def test_fifo_record_split_across_writes(tmp_path: Path) -> None:
     data = b"".join(LINK_FLAP)
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(str(fifo), t, log=LOG, procfs=procfs(tmp_path))
+        f, t = follower(fifo, tmp_path)
         f.start()
         await until(lambda: f.opens >= 1)
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         for i in range(0, len(data), 7):  # cut records (and continuation lines) anywhere
             os.write(wfd, data[i : i + 7])
             await asyncio.sleep(0.001)
-        await until(lambda: t.records == 5)
+        await until(lambda: f.records == 5)
         os.close(wfd)
-        check_flap(t)
+        check_flap(f, t)
         await f.stop()
 
     run(main)
@@ -153,21 +156,20 @@ def test_epipe_counts_lost_records_and_resyncs(tmp_path: Path) -> None:
     reader = CountingRead()
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(str(fifo), t, log=LOG, procfs=procfs(tmp_path), read=reader)
+        f, t = follower(fifo, tmp_path, FollowerIO(read=reader))
         f.start()
         await until(lambda: f.opens >= 1)
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         os.write(wfd, b"".join(LINK_FLAP[:3]))
-        await until(lambda: t.records == 3)
+        await until(lambda: f.records == 3)
         # the kernel overwrote seq 4..9 while we were not reading: EPIPE, then seq 10 next
         reader.errors[reader.calls + 1] = OSError(errno.EPIPE, "Broken pipe")
         os.write(wfd, rec(10, "qla2xxx [0000:83:00.1]-500a:7: LOOP UP detected (8 Gbps)."))
-        await until(lambda: t.records == 4)
+        await until(lambda: f.records == 4)
         os.close(wfd)
-        assert t.overruns == 1
-        assert t.lost == 6
-        assert t.ports[KEY].speed_gbps == 8
+        assert f.overruns == 1
+        assert f.lost == 6
+        assert t.ports[KEY].events["loop_up"] == 2
         assert f.error is None and f.opens == 1  # resynchronised without reopening
         await f.stop()
 
@@ -180,18 +182,17 @@ def test_eagain_waits_without_busy_loop(tmp_path: Path) -> None:
     reader = CountingRead({1: BlockingIOError(errno.EAGAIN, "again")})
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(str(fifo), t, log=LOG, procfs=procfs(tmp_path), read=reader)
+        f, t = follower(fifo, tmp_path, FollowerIO(read=reader))
         f.start()
         await until(lambda: f.opens >= 1)
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         os.write(wfd, b"".join(LINK_FLAP))
-        await until(lambda: t.records == 5)
+        await until(lambda: f.records == 5)
         calls = reader.calls
         await asyncio.sleep(0.3)  # idle with the writer still open: must sleep in epoll
         assert reader.calls == calls
         os.close(wfd)
-        check_flap(t)
+        check_flap(f, t)
         assert f.error is None
         await f.stop()
 
@@ -213,13 +214,10 @@ def test_eperm_one_clear_log_line_failure_then_recovery(
         return os.open(p, flags)
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(
-            str(path),
-            t,
-            log=LOG,
-            procfs=procfs(tmp_path),
-            opener=opener,
+        f, t = follower(
+            path,
+            tmp_path,
+            FollowerIO(opener=opener),
             backoff_min=0.01,
             backoff_max=0.04,
             poll_interval=0.02,
@@ -227,13 +225,13 @@ def test_eperm_one_clear_log_line_failure_then_recovery(
         f.start()
         await until(lambda: len(attempts) >= 4)
         assert f.error is not None
-        assert "CAP_SYSLOG" in f.error and "kernel.dmesg_restrict" in f.error
+        assert "CAP_SYSLOG" in f.error.message and "kernel.dmesg_restrict" in f.error.message
         assert not f.up
         assert f.initial_sync.is_set()  # a scrape does not wait for a log it cannot read
         denied[0] = False
-        await until(lambda: t.records == 5)
+        await until(lambda: f.records == 5)
         assert f.error is None and f.up
-        check_flap(t)
+        check_flap(f, t)
         await f.stop()
 
     with caplog.at_level(logging.ERROR):
@@ -248,20 +246,17 @@ def test_read_error_reopens_with_backoff(tmp_path: Path) -> None:
     reader = CountingRead({1: OSError(errno.EIO, "Input/output error")})
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(
-            str(fifo), t, log=LOG, procfs=procfs(tmp_path), read=reader, backoff_min=0.05
-        )
+        f, t = follower(fifo, tmp_path, FollowerIO(read=reader), backoff_min=0.05)
         f.start()
         await until(lambda: f.opens >= 1)
         wfd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         os.write(wfd, b"".join(LINK_FLAP))
         await until(lambda: f.error is not None)
-        assert f.error_key == "kmsg:EIO"
-        await until(lambda: t.records == 5)  # reopened; the data was still in the pipe
+        assert f.error is not None and f.error.key == "kmsg:follower:EIO"
+        await until(lambda: f.records == 5)  # reopened; the data was still in the pipe
         os.close(wfd)
         assert f.opens >= 2
-        check_flap(t)
+        check_flap(f, t)
         await f.stop()
 
     run(main)
@@ -272,22 +267,21 @@ def test_regular_file_is_read_then_followed(tmp_path: Path) -> None:
     path.write_bytes(b"".join(LINK_FLAP[:3]))
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(str(path), t, log=LOG, procfs=procfs(tmp_path), poll_interval=0.02)
+        f, t = follower(path, tmp_path, poll_interval=0.02)
         f.start()
         await asyncio.wait_for(f.initial_sync.wait(), 5)
-        assert t.records == 3 and t.ports[KEY].up is False
+        assert f.records == 3 and t.ports[KEY].up is False
         with open(path, "ab") as w:
             w.write(b"".join(LINK_FLAP[3:]))
-        await until(lambda: t.records == 5)
-        check_flap(t)
+        await until(lambda: f.records == 5)
+        check_flap(f, t)
         # a scrape catches up at once, without waiting for the poll timer
         with open(path, "ab") as w:
             w.write(rec(6, "qla2xxx [0000:83:00.1]-500b:7: LOOP DOWN detected (2 7 0 0)."))
         f.poll_interval = 3600
         await asyncio.sleep(0.05)
         await f.catch_up()
-        assert t.records == 6 and t.ports[KEY].up is False
+        assert f.records == 6 and t.ports[KEY].up is False
         await f.stop()
 
     run(main)
@@ -298,22 +292,14 @@ def test_regular_file_vanishing_is_reopened(tmp_path: Path) -> None:
     path.write_bytes(b"".join(LINK_FLAP[:2]))
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower(
-            str(path),
-            t,
-            log=LOG,
-            procfs=procfs(tmp_path),
-            poll_interval=0.02,
-            backoff_min=0.02,
-        )
+        f, t = follower(path, tmp_path, poll_interval=0.02, backoff_min=0.02)
         f.start()
-        await until(lambda: t.records == 2)
+        await until(lambda: f.records == 2)
         path.unlink()
         await until(lambda: f.error is not None)
-        assert f.error_key == "kmsg:ENOENT"
+        assert f.error is not None and f.error.key == "kmsg:follower:ENOENT"
         path.write_bytes(rec(3, "qla2xxx [0000:83:00.1]-500b:7: LOOP DOWN detected (2 7 0 0)."))
-        await until(lambda: t.records == 3)
+        await until(lambda: f.records == 3)
         assert f.error is None
         assert t.ports[KEY].up is False
         await f.stop()
@@ -326,20 +312,20 @@ def test_this_machines_dev_kmsg(tmp_path: Path) -> None:
 
     async def main() -> None:
         t = LinkTracker()
-        f = KmsgFollower("/dev/kmsg", t, log=LOG, backoff_min=30)
+        f = KmsgFollower(FollowerConfig("/dev/kmsg", backoff_min=30), t.feed, RateLimitedLog(LOG))
         f.start()
         await asyncio.wait_for(f.initial_sync.wait(), 10)
         if f.error is not None:
-            assert f.error_key in ("kmsg:EPERM", "kmsg:EACCES")
-            assert "CAP_SYSLOG" in f.error
+            assert f.error.key in ("kmsg:follower:EPERM", "kmsg:follower:EACCES")
+            assert "CAP_SYSLOG" in f.error.message
         else:
             assert f.kind == "device"
-            assert t.records > 0
-            assert t.malformed == 0
+            assert f.records > 0
+            assert f.malformed == 0
             assert t.ports == {}  # no FC hardware here
             assert t.qla2xxx_records == 0
             # record timestamps count from boot on the monotonic clock (printk's local_clock)
-            assert t.boot_time == pytest.approx(time.time() - time.monotonic(), abs=5)
+            assert f.boot_time == pytest.approx(time.time() - time.monotonic(), abs=5)
         await f.stop()
 
     run(main)
@@ -374,184 +360,28 @@ def test_dev_kmsg_reopen_counts_nothing_twice(tmp_path: Path) -> None:
         return os.read(fd, n)
 
     async def main() -> None:
-        t = LinkTracker()
-        f = KmsgFollower("/dev/kmsg", t, log=LOG, read=read, backoff_min=0.05)
+        cfg = FollowerConfig("/dev/kmsg", backoff_min=0.05)
+        f = KmsgFollower(cfg, LinkTracker().feed, RateLimitedLog(LOG), FollowerIO(read=read))
         f.start()
         await asyncio.wait_for(f.initial_sync.wait(), 10)
         assert f.error is None and f.kind == "device"
-        first_records, first_seq = t.records, t.last_seq
+        first_records, first_seq = f.records, f.last_seq
         assert first_records > 0 and first_seq is not None
         fail_next[0] = True
         # a record of our own makes the follower read (and hit the injected EIO) now
         with open("/dev/kmsg", "w") as w:
             w.write("fctarget-exporter test: reopen marker\n")
-        await until(lambda: f.opens >= 2 and t.last_seq is not None and t.last_seq > first_seq)
+        await until(lambda: f.opens >= 2 and f.last_seq is not None and f.last_seq > first_seq)
         await asyncio.sleep(0.3)  # let the reopened device replay what it holds
-        assert f.error_key == "kmsg:EIO" or f.error is None
-        assert t.lost == 0
+        assert f.error is None or f.error.key == "kmsg:follower:EIO"
+        assert f.lost == 0
         # every record counted once: the first pass plus only those logged since
-        last = t.last_seq
+        last = f.last_seq
         assert last is not None
-        assert t.records == first_records + (last - first_seq)
+        assert f.records == first_records + (last - first_seq)
         await f.stop()
 
     run(main)
-
-
-def fixture_file(tmp_path: Path, name: str) -> str:
-    """Copy a fixture to tmp_path without its `# Source:` line: a plain `cat /dev/kmsg` file."""
-    data = (FIX / name).read_bytes()
-    if data.startswith(b"#"):
-        data = data.split(b"\n", 1)[1]
-    out = tmp_path / name
-    out.write_bytes(data)
-    return str(out)
-
-
-def make_collector(tmp_path: Path, kmsg: str, accept_user: bool, sysfs: str) -> KmsgCollector:
-    args = argparse.Namespace(
-        kmsg_accept_user_records=accept_user, kmsg_poll_interval=0.05, collector_timeout=5.0
-    )
-    paths = HostPaths(procfs=procfs(tmp_path), sysfs=sysfs, configfs="/nonexistent", kmsg=kmsg)
-    return KmsgCollector(CollectorContext(paths, args, LOG, RateLimitedLog(LOG)))
-
-
-def samples(out: Output) -> dict[str, float]:
-    got: dict[str, float] = {}
-    for fam in out.families.values():
-        for s in fam.metric.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
-            got[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
-    return got
-
-
-def collect(c: KmsgCollector) -> tuple[dict[str, float], Output]:
-    async def main() -> Output:
-        await c.start()
-        try:
-            out = Output(c.name, RateLimitedLog(LOG))
-            await c.collect(out)
-            return out
-        finally:
-            await c.stop()
-
-    out = asyncio.run(main())
-    return samples(out), out
-
-
-P3 = 'host="host3",pci="0000:02:00.0"'
-
-
-@pytest.mark.parametrize("accept_user", [False, True])
-def test_collector_on_real_61_guest_log(tmp_path: Path, accept_user: bool) -> None:
-    kmsg = fixture_file(tmp_path, "guest-kmsg-6.1.txt")
-    got, out = collect(make_collector(tmp_path, kmsg, accept_user, str(tmp_path / "nosys")))
-    assert out.errors == []
-    assert got["fctarget_kmsg_records_total"] == 430
-    assert got["fctarget_kmsg_records_lost_total"] == 0
-    assert got["fctarget_kmsg_malformed_records_total"] == 0
-    assert got["fctarget_kmsg_follower_up"] == 1
-    if not accept_user:
-        # the two qla2xxx lines were echoed from user space (facility 1): not trusted
-        assert got["fctarget_kmsg_user_records_ignored_total"] == 2
-        assert not any(k.startswith("fctarget_link_") for k in got)
-        return
-    assert got["fctarget_kmsg_user_records_ignored_total"] == 0
-    assert got[f'fctarget_link_events_total{{event="loop_up",{P3}}}'] == 1
-    assert got[f'fctarget_link_events_total{{event="loop_down",{P3}}}'] == 1
-    assert got[f"fctarget_link_up{{{P3}}}"] == 0
-    assert got[f"fctarget_link_speed_bytes_per_second{{{P3}}}"] == 1e9
-    ts = got[f'fctarget_link_last_event_timestamp_seconds{{event="loop_down",{P3}}}']
-    assert ts == pytest.approx(BTIME + 33.115695)
-
-
-def old_format_kmsg(tmp_path: Path) -> str:
-    """The 2.6.35 dmesg sample turned into kernel records (same text, seq, timestamps)."""
-    lines = (FIX / "kmsg-qla2xxx-ubuntuforums-2011-2.6.35-oldformat.txt").read_text().splitlines()
-    out = []
-    for seq, ln in enumerate(ln for ln in lines if not ln.startswith("#")):
-        m = re.match(r"\[\s*(\d+)\.(\d{6})\] ?(.*)$", ln)
-        assert m is not None
-        usec = int(m.group(1)) * 1_000_000 + int(m.group(2))
-        out.append(f"6,{seq},{usec},-;{m.group(3)}\n")
-    p = tmp_path / "old.kmsg"
-    p.write_text("".join(out))
-    return str(p)
-
-
-def test_collector_old_prefix_resolves_host_and_cross_checks_fc_host(tmp_path: Path) -> None:
-    sysfs = tmp_path / "sys"
-    (sysfs / "bus/pci/devices/0000:0c:00.0/host4").mkdir(parents=True)
-    (sysfs / "bus/pci/devices/0000:0c:00.0/power").mkdir()
-    fc = sysfs / "class/fc_host/host4"
-    fc.mkdir(parents=True)
-    (fc / "port_state").write_text("Linkdown\n")
-    got, _ = collect(make_collector(tmp_path, old_format_kmsg(tmp_path), False, str(sysfs)))
-    p4 = 'host="host4",pci="0000:0c:00.0"'
-    assert got[f'fctarget_link_events_total{{event="lip_reset",{p4}}}'] == 1
-    assert got[f'fctarget_link_events_total{{event="lip",{p4}}}'] == 1
-    assert got[f'fctarget_link_events_total{{event="loop_up",{p4}}}'] == 1
-    assert got[f"fctarget_link_speed_bytes_per_second{{{p4}}}"] == 1e9
-    # the log says up (LOOP UP last) but fc_host says Linkdown now: sysfs wins, mismatch flagged
-    assert got[f"fctarget_link_up{{{p4}}}"] == 0
-    assert got[f"fctarget_link_state_mismatch{{{p4}}}"] == 1
-    ts = got[f'fctarget_link_last_event_timestamp_seconds{{event="loop_up",{p4}}}']
-    assert ts == pytest.approx(BTIME + 2.280910)
-    # 5 qla2xxx lines of 0000:0c:00.1 and 1 of 0000:0c:00.0 (MRK-IOCB) are not link events
-    assert got['fctarget_kmsg_unparsed_qla2xxx_total{reason="message"}'] == 6
-    assert got['fctarget_kmsg_unparsed_qla2xxx_total{reason="prefix"}'] == 0
-
-
-def test_collector_old_prefix_without_sysfs_keeps_series(tmp_path: Path) -> None:
-    got, _ = collect(
-        make_collector(tmp_path, old_format_kmsg(tmp_path), False, str(tmp_path / "nosys"))
-    )
-    p = 'host="",pci="0000:0c:00.0"'
-    assert got[f"fctarget_link_up{{{p}}}"] == 1
-    assert f"fctarget_link_state_mismatch{{{p}}}" not in got
-
-
-def test_collector_reports_failure_when_log_unreadable(tmp_path: Path) -> None:
-    got, out = collect(
-        make_collector(tmp_path, str(tmp_path / "missing"), False, str(tmp_path / "nosys"))
-    )
-    assert out.errors == ["kmsg:ENOENT"]
-    assert got["fctarget_kmsg_follower_up"] == 0
-    assert got["fctarget_kmsg_records_total"] == 0
-
-
-def test_once_replays_a_saved_file(tmp_path: Path) -> None:
-    kmsg = fixture_file(tmp_path, "guest-kmsg-6.1.txt")
-    sysfs = tmp_path / "sys"
-    sysfs.mkdir()
-    r = run_exporter(
-        "--once",
-        "--collector.disable-defaults",
-        "--collector.kmsg",
-        "--collector.kmsg.accept-user-records",
-        f"--path.kmsg={kmsg}",
-        f"--path.procfs={procfs(tmp_path)}",
-        f"--path.sysfs={sysfs}",
-    )
-    assert r.returncode == 0, r.stderr
-    got = parse_samples(r.stdout)
-    assert got[f'fctarget_link_events_total{{event="loop_up",{P3}}}'] == 1
-    assert got[f"fctarget_link_up{{{P3}}}"] == 0
-    assert got[f"fctarget_link_speed_bytes_per_second{{{P3}}}"] == 1e9
-    assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
-
-
-def test_once_fails_cleanly_when_log_missing(tmp_path: Path) -> None:
-    r = run_exporter(
-        "--once",
-        "--collector.disable-defaults",
-        "--collector.kmsg",
-        f"--path.kmsg={tmp_path / 'nope'}",
-    )
-    assert r.returncode == 1
-    assert "Traceback" not in r.stderr
-    assert "does not exist" in r.stderr
-    assert parse_samples(r.stdout)['fctarget_scrape_collector_success{collector="kmsg"}'] == 0
 
 
 _QLA_TEXTS = st.sampled_from(
@@ -562,6 +392,7 @@ _QLA_TEXTS = st.sampled_from(
         "LOOP DOWN detected (2 7 0 0).",
         "LIP occurred (f7f7).",
         "RSCN database changed -- 0001 0200 0a00.",
+        "PID 346:qla_os.c:6329: ISP abort scheduled.",
         "",
     ]
 )
@@ -576,7 +407,7 @@ _QLA_TEXTS = st.sampled_from(
                     f"{prio},{seq},5,-;qla2xxx [{pci}]-500a:{host}: {text}{junk}\n".encode()
                 ),
                 st.integers(0, 15),
-                st.integers(0, 50),
+                st.one_of(st.integers(0, 50), st.just(10**400)),
                 st.sampled_from(["0000:83:00.1", "10000:01:00.0", "zz", ""]),
                 st.sampled_from(["7", " ", "", "x"]),
                 _QLA_TEXTS,
@@ -588,13 +419,107 @@ _QLA_TEXTS = st.sampled_from(
 )
 def test_tracker_never_raises_on_garbage(chunks: list[bytes]) -> None:
     t = LinkTracker()
+    f = KmsgFollower(FollowerConfig("/nonexistent"), t.feed, RateLimitedLog(LOG))
     sp = RecordSplitter()
     for c in chunks:
         for r in sp.feed(c):
-            t.feed_raw(r)
+            f.feed_raw(r)
     for r in sp.flush_all():
-        t.feed_raw(r)
+        f.feed_raw(r)
     for port in t.ports.values():
         assert sum(port.events.values()) >= 1
         assert set(port.events) == set(port.last_ts)
-    assert t.lost >= 0
+    assert f.lost >= 0
+
+
+FOUR_LOOP_UPS = [
+    rec(i, "qla2xxx [0000:83:00.1]-500a:7: LOOP UP detected (16 Gbps).", usec=i * 1_000_000)
+    for i in range(1, 5)
+]
+
+
+def test_bad_record_is_malformed_and_the_follower_keeps_going(tmp_path: Path) -> None:
+    """A 400-digit timestamp used to raise OverflowError in the tracker: the follower restarted
+    every second, reread the file and counted its events again (loop_up 4 -> 24 -> 44)."""
+    path = tmp_path / "kmsg"
+    bad = b"4,3," + b"9" * 400 + b",-;qla2xxx [0000:83:00.1]-500b:7: LOOP DOWN detected.\n"
+    path.write_bytes(b"".join(FOUR_LOOP_UPS[:2]) + bad + b"".join(FOUR_LOOP_UPS[2:]))
+
+    async def main() -> None:
+        f, t = follower(path, tmp_path, poll_interval=0.01, backoff_min=0.01)
+        f.start()
+        await asyncio.wait_for(f.initial_sync.wait(), 5)
+        await asyncio.sleep(0.3)  # 30 polls: time enough to restart and recount if it did
+        assert (f.records, f.malformed, f.lost) == (4, 1, 0)
+        assert t.ports[KEY].events == {"loop_up": 4}
+        assert f.error is None and f.opens == 1
+        await f.stop()
+
+    run(main)
+
+
+def test_replaced_file_with_the_same_records_counts_nothing_twice(tmp_path: Path) -> None:
+    """A restart resumes after the last sequence number counted (it used to count a replayed
+    file again: records 16 -> 32 -> 48)."""
+    path = tmp_path / "kmsg"
+    path.write_bytes(b"".join(LINK_FLAP))
+
+    async def main() -> None:
+        f, t = follower(path, tmp_path, poll_interval=0.01)
+        f.start()
+        await until(lambda: f.records == 5)
+        for n in range(2, 4):
+            new = tmp_path / "kmsg.new"
+            new.write_bytes(b"".join(LINK_FLAP))
+            os.replace(new, path)
+            await until(lambda n=n: f.opens == n)  # type: ignore[misc]
+            await asyncio.sleep(0.05)
+            check_flap(f, t)
+        # what is appended after the replayed part still counts
+        with open(path, "ab") as w:
+            w.write(rec(6, "qla2xxx [0000:83:00.1]-500b:7: LOOP DOWN detected (2 7 0 0)."))
+        await until(lambda: f.records == 6)
+        assert t.ports[KEY].up is False and f.lost == 0
+        await f.stop()
+
+    run(main)
+
+
+def test_a_consumer_bug_restarts_once_per_record_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record its consumer cannot take costs a restart, not a loop: the restart resumes after
+    it, and the failure is logged once (rate-limited), not once per restart."""
+    path = tmp_path / "kmsg"
+    path.write_bytes(b"".join(LINK_FLAP))
+    fed: list[int] = []
+
+    def sink(r: KmsgRecord, ts: float) -> None:
+        fed.append(r.seq)
+        if r.seq >= 3:
+            raise ZeroDivisionError("consumer bug")
+
+    async def main() -> None:
+        cfg = FollowerConfig(str(path), procfs=procfs(tmp_path), backoff_min=0.01)
+        f = KmsgFollower(cfg, sink, RateLimitedLog(LOG))
+        f.start()
+        await until(lambda: fed[-1:] == [5] and f.opens == 4)
+        await asyncio.sleep(0.1)
+        assert fed == [1, 2, 3, 4, 5]  # each record handed over once
+        assert f.records == 5 and f.lost == 0
+        assert f.error is None or f.error.key == "kmsg:follower:bug-ZeroDivisionError"
+        await f.stop()
+
+    with caplog.at_level(logging.ERROR):
+        run(main)
+    lines = [r for r in caplog.records if "kmsg follower failed" in r.getMessage()]
+    assert len(lines) == 1
+    assert "ZeroDivisionError" in lines[0].getMessage()
+    assert "Traceback" not in caplog.text
+
+
+def test_read_btime(tmp_path: Path) -> None:
+    assert read_btime(procfs(tmp_path)) == BTIME
+    (tmp_path / "proc" / "stat").write_text("cpu  1 2 3 4\nbtime " + "9" * 400 + "\n")
+    assert read_btime(str(tmp_path / "proc")) is None  # garbled: the caller falls back
+    assert read_btime(str(tmp_path / "missing")) is None

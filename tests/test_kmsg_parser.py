@@ -144,8 +144,8 @@ def test_garbage_never_raises_anything_but_value_error(data: bytes) -> None:
 
 @given(
     st.integers(0, 191),
-    st.integers(0, 2**64),
-    st.integers(0, 2**63),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
     st.binary(max_size=80),
 )
 def test_roundtrip_of_escaped_messages(prio: int, seq: int, usec: int, msg: bytes) -> None:
@@ -153,3 +153,55 @@ def test_roundtrip_of_escaped_messages(prio: int, seq: int, usec: int, msg: byte
     rec = parse_record(b"%d,%d,%d,-;%s\n" % (prio, seq, usec, esc))
     assert (rec.facility, rec.level, rec.seq, rec.usec) == (prio >> 3, prio & 7, seq, usec)
     assert rec.message == msg.decode("utf-8", "replace")
+
+
+def test_sequence_and_timestamp_are_u64() -> None:
+    # printk.c prints both as u64 (%llu): anything longer is not a kernel record. A 400-digit
+    # timestamp used to parse, then overflowed the float conversion of its consumer.
+    assert parse_record(b"4,18446744073709551615,18446744073709551615,-;m\n").usec == 2**64 - 1
+    for raw in (
+        b"4,1," + b"9" * 400 + b",-;qla2xxx [0000:83:00.1]-500a:7: LOOP UP detected (8 Gbps).",
+        b"4,1,18446744073709551616,-;m",
+        b"4," + b"1" * 30 + b",5,-;m",
+        b"9" * 5000 + b",1,5,-;m",  # past int()'s digit limit: still only ValueError
+    ):
+        with pytest.raises(ValueError):
+            parse_record(raw)
+
+
+def test_splitter_pending_record_is_bounded() -> None:
+    """One header then 20 MiB of continuation lines: the record is dropped once it passes
+    MAX_RECORD_BYTES and what is held stays under that bound the whole time."""
+    sp = RecordSplitter()
+    assert sp.feed(b"6,1,1,-;ok\n6,2,2,-;dev msg\n") == [b"6,1,1,-;ok"]
+    chunk = b" SUBSYSTEM=pci\n" * 4096  # 60 KiB
+    for _ in range(20 * 1024 * 1024 // len(chunk) + 1):
+        assert sp.feed(chunk) == []
+        assert sp.pending_bytes <= MAX_RECORD_BYTES
+    assert sp.oversized == 1
+    # the next header ends the dropped record: nothing of it comes out, the next one is whole
+    assert sp.feed(b"6,3,3,-;next\n SUBSYSTEM=pci\n") == []
+    assert sp.flush() == [b"6,3,3,-;next\n SUBSYSTEM=pci"]
+    assert sp.pending_bytes == 0
+
+
+def test_splitter_drops_a_record_with_an_oversized_continuation_line() -> None:
+    sp = RecordSplitter()
+    assert sp.feed(b"6,1,1,-;dev\n K=" + b"v" * MAX_RECORD_BYTES + b"\n L=1\n") == []
+    assert sp.pending_bytes == 0
+    assert sp.feed(b"6,2,2,-;ok\n") == []
+    assert sp.flush() == [b"6,2,2,-;ok"]
+    assert sp.oversized == 1
+
+
+def test_splitter_resyncs_at_the_next_line_start_after_an_oversized_line() -> None:
+    sp = RecordSplitter()
+    out = sp.feed(b"6,1,1,-;ok1\n6,2,2,-;" + b"x" * (MAX_RECORD_BYTES + 10))
+    assert sp.pending_bytes <= MAX_RECORD_BYTES
+    # the rest of that line, which looks like a record header: still part of the dropped line
+    out += sp.feed(b"5,3,3,-;forged")
+    assert sp.pending_bytes <= MAX_RECORD_BYTES
+    out += sp.feed(b"\n6,4,4,-;ok2\n")
+    out += sp.flush_all()
+    assert out == [b"6,1,1,-;ok1", b"6,4,4,-;ok2"]
+    assert sp.oversized == 1

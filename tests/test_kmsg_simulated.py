@@ -33,31 +33,28 @@ def test_simulated_flaps_through_http(tmp_path: Path) -> None:
         assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
         for pt, lab in zip(ports, labels, strict=True):
             # boot: one LOOP UP per port at its configured speed
-            assert got[f'fctarget_link_events_total{{event="loop_up",{lab}}}'] == 1
+            assert got[f'fctarget_kmsg_link_events_total{{event="loop_up",{lab}}}'] == 1
             # counters of events not seen yet exist at 0, so increase() sees the first one
-            assert got[f'fctarget_link_events_total{{event="loop_down",{lab}}}'] == 0
-            assert got[f'fctarget_link_events_total{{event="isp_abort",{lab}}}'] == 0
-            assert got[f"fctarget_link_up{{{lab}}}"] == 1
-            assert got[f"fctarget_link_state_mismatch{{{lab}}}"] == 0
-            assert got[f"fctarget_link_speed_bytes_per_second{{{lab}}}"] == pt.speed_gbit * 1e9 / 8
+            assert got[f'fctarget_kmsg_link_events_total{{event="loop_down",{lab}}}'] == 0
+            assert got[f'fctarget_kmsg_link_events_total{{event="isp_abort",{lab}}}'] == 0
+            assert got[f"fctarget_kmsg_link_up{{{lab}}}"] == 1
             # the exporter's link labels join the hba collector's port identity
             info = [k for k in got if k.startswith("fctarget_port_info{")]
             assert any(f'pci="{pt.pci}"' in k and f'host="{pt.host}"' in k for k in info)
 
         sim.link_down(0)
         got = scrape(base)
-        assert got[f"fctarget_link_up{{{labels[0]}}}"] == 0
-        assert got[f"fctarget_link_up{{{labels[1]}}}"] == 1
-        assert got[f'fctarget_link_events_total{{event="loop_down",{labels[0]}}}'] == 1
-        assert got[f"fctarget_link_state_mismatch{{{labels[0]}}}"] == 0
+        assert got[f"fctarget_kmsg_link_up{{{labels[0]}}}"] == 0
+        assert got[f"fctarget_kmsg_link_up{{{labels[1]}}}"] == 1
+        assert got[f'fctarget_kmsg_link_events_total{{event="loop_down",{labels[0]}}}'] == 1
 
         sim.link_up(0)
         sim.flap(1)
         got = scrape(base)
         for lab in labels:
-            assert got[f"fctarget_link_up{{{lab}}}"] == 1
-            assert got[f'fctarget_link_events_total{{event="loop_up",{lab}}}'] == 2
-            assert got[f'fctarget_link_events_total{{event="loop_down",{lab}}}'] == 1
+            assert got[f"fctarget_kmsg_link_up{{{lab}}}"] == 1
+            assert got[f'fctarget_kmsg_link_events_total{{event="loop_up",{lab}}}'] == 2
+            assert got[f'fctarget_kmsg_link_events_total{{event="loop_down",{lab}}}'] == 1
         assert got["fctarget_kmsg_records_lost_total"] == 0
         assert got["fctarget_kmsg_user_records_ignored_total"] == 0
         assert got['fctarget_scrape_collector_success{collector="kmsg"}'] == 1
@@ -81,10 +78,10 @@ def test_ports_silent_in_the_log_have_zero_counters(tmp_path: Path) -> None:
     q = f'host="{quiet.host}",pci="{quiet.pci}"'
     d = f'host="{down.host}",pci="{down.pci}"'
     for ev in ("lip", "loop_up", "loop_down", "link_down", "isp_abort"):
-        assert got[f'fctarget_link_events_total{{event="{ev}",{q}}}'] == 0
-    assert got[f'fctarget_link_events_total{{event="loop_down",{d}}}'] == 1
-    assert got[f"fctarget_link_up{{{q}}}"] == 1  # from fc_host port_state
-    assert got[f"fctarget_link_up{{{d}}}"] == 0
+        assert got[f'fctarget_kmsg_link_events_total{{event="{ev}",{q}}}'] == 0
+    assert got[f'fctarget_kmsg_link_events_total{{event="loop_down",{d}}}'] == 1
+    assert f"fctarget_kmsg_link_up{{{q}}}" not in got  # the log has not said (fc_host has)
+    assert got[f"fctarget_kmsg_link_up{{{d}}}"] == 0
     assert not any(
-        k.startswith("fctarget_link_last_event_timestamp_seconds{") and q in k for k in got
+        k.startswith("fctarget_kmsg_link_last_event_timestamp_seconds{") and q in k for k in got
     )

@@ -20,6 +20,9 @@ FACILITY_USER = 1
 # and escaping at most quadruples a byte); a stream that never ends a line is garbage.
 MAX_RECORD_BYTES = 64 * 1024
 
+U64_MAX = 2**64 - 1
+U64_DIGITS = len(str(U64_MAX))
+
 _HEX = re.compile(rb"\\x([0-9a-fA-F]{2})")
 
 
@@ -56,10 +59,15 @@ class KmsgRecord:
 
 
 def _uint(field: bytes) -> int:
-    # int() would accept "+1", " 1" or "1_0"; the kernel prints plain decimal digits.
-    if not field.isdigit():
-        raise ValueError(f"not a decimal field: {field[:20]!r}")
-    return int(field)
+    # int() would accept "+1", " 1" or "1_0"; the kernel prints plain decimal digits, and at most
+    # a u64 (printk.c: `%u,%llu,%llu`): a longer number is not a record (and would overflow a
+    # float timestamp later).
+    if not field.isdigit() or len(field) > U64_DIGITS:
+        raise ValueError(f"not a u64 decimal field: {field[:20]!r}")
+    value = int(field)
+    if value > U64_MAX:
+        raise ValueError(f"not a u64 decimal field: {field[:20]!r}")
+    return value
 
 
 def parse_record(data: bytes) -> KmsgRecord:
@@ -101,44 +109,78 @@ class RecordSplitter:
 
     A record is its header line plus the ` KEY=value` lines that follow it, so a record is only
     known to be complete when the next header line (or `flush()`, at end of data) arrives.
-    Holds at most one partial line and one pending record, each bounded by MAX_RECORD_BYTES.
+    What it holds between feeds (`pending_bytes`: one partial line plus one pending record) never
+    exceeds MAX_RECORD_BYTES: a longer line or record is dropped (counted in `oversized`), and the
+    splitter resynchronises at the start of the next line that begins a record, never mid-line.
     Pure: no I/O.
     """
 
-    __slots__ = ("_partial", "_pending", "oversized")
+    __slots__ = ("_drop_record", "_partial", "_pending", "_pending_size", "_skip_line", "oversized")
 
     def __init__(self) -> None:
-        self._partial = b""
+        self._partial = b""  # the unterminated last line seen so far
+        self._skip_line = False  # inside an oversized line: discard up to the next newline
         self._pending: list[bytes] = []
-        self.oversized = 0  # lines dropped because they exceeded MAX_RECORD_BYTES
+        self._pending_size = 0  # bytes of _pending joined with newlines
+        self._drop_record = False  # the current record was dropped: so are its continuations
+        self.oversized = 0  # lines or records dropped because they exceeded MAX_RECORD_BYTES
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held until more data arrives (the memory bound the docstring promises)."""
+        return len(self._partial) + self._pending_size
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Add bytes; return the records completed by them (each without a trailing newline)."""
+        out: list[bytes] = []
+        if self._skip_line:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                return out
+            chunk = chunk[nl + 1 :]
+            self._skip_line = False
         if self._partial:
             chunk = self._partial + chunk
         lines = chunk.split(b"\n")
         last = lines.pop()
+        for line in lines:
+            self._line(line, out)
         if len(last) > MAX_RECORD_BYTES:
-            self.oversized += 1
+            # Drop the line now, and the rest of it as it arrives; it also ends (or spoils) the
+            # pending record the way a complete line would.
+            self._line(last, out)
+            self._skip_line = True
             last = b""
         self._partial = last
-        out: list[bytes] = []
-        pending = self._pending
-        for line in lines:
-            if line[:1] == b" ":
-                if pending:
-                    pending.append(line)
-                # an orphan continuation line (its header was flushed or never seen) is dropped
-                continue
-            if pending:
-                out.append(b"\n".join(pending))
-            if len(line) > MAX_RECORD_BYTES:
-                self.oversized += 1
-                pending = []
-                continue
-            pending = [line] if line else []
-        self._pending = pending
         return out
+
+    def _line(self, line: bytes, out: list[bytes]) -> None:
+        if line[:1] == b" ":
+            # an orphan continuation line (its header was flushed or never seen) is dropped
+            if self._pending and not self._drop_record:
+                size = self._pending_size + 1 + len(line)
+                if size > MAX_RECORD_BYTES:
+                    self._drop_pending()
+                    self._drop_record = True
+                    self.oversized += 1
+                else:
+                    self._pending.append(line)
+                    self._pending_size = size
+            return
+        if self._pending:
+            out.append(b"\n".join(self._pending))
+            self._drop_pending()
+        self._drop_record = False
+        if len(line) > MAX_RECORD_BYTES:
+            self.oversized += 1
+            self._drop_record = True
+        elif line:
+            self._pending = [line]
+            self._pending_size = len(line)
+
+    def _drop_pending(self) -> None:
+        self._pending = []
+        self._pending_size = 0
 
     def flush(self) -> list[bytes]:
         """End of available data: the pending record (and an unterminated last line) are done."""
@@ -148,7 +190,7 @@ class RecordSplitter:
             return out
         if self._pending:
             out.append(b"\n".join(self._pending))
-            self._pending = []
+            self._drop_pending()
         return out
 
     def flush_all(self) -> list[bytes]:
@@ -158,4 +200,5 @@ class RecordSplitter:
             if self._partial[:1] != b" ":
                 out.append(self._partial)
             self._partial = b""
+        self._skip_line = False
         return out

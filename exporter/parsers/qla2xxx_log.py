@@ -5,6 +5,10 @@ Prefixes (drivers/scsi/qla2xxx/qla_dbg.c, `ql_dbg_prefix()`; qla_dbg.h `QL_MSGHD
   and without a host (probe / module init): `qla2xxx [<pci>]-<id>: : <text>`, where `<pci>` may be
   `0000:00:00.0` when no device is known.
 - <= 3.0 (`qla_printk` = `dev_printk`): `qla2xxx <pci>: <text>` (no id, no host number).
+- A driver built with extra debug output puts `PID <pid>:<file>:<line>: ` between the >= 3.1
+  prefix and the text (`qla2xxx [0001:00:02.0]-4807:1: PID 346:qla_os.c:6329: ISP abort
+  scheduled.`); only that exact form is skipped, so the text still starts where events are
+  recognised.
 `<pci>` is `dev_name()` of the PCI function: the domain may be longer than 4 hex digits.
 
 Events are recognised by their TEXT, never by id (debug ids are printed as X or X+0x800 depending
@@ -17,8 +21,7 @@ with the message id each has had since 3.1 (printed as `-%04x`; ql_dbg ids also 
   Transfer Error (%x).", 0x5004/0x5005 "Unrecoverable Hardware Error: adapter marked OFFLINE!",
   0x5090 "LOOP INIT ERROR (%x).", 0x5027/0x504b/0x5050 "RISC paused -- HCCR=%x, Dumping
   firmware.", 0x5069 "Heartbeat Failure encountered, chip reset required.", "MPI Heartbeat
-  stop. ..."; the speed strings come from
-  `qla2x00_get_link_speed_str()` ("1", "2", "?", "4", "8", "16", "32", "64", "10").
+  stop. ...". The LOOP UP speed is not parsed: fc_host `speed` reports it (collector fc_host).
 - qla_init.c: 0x8038 "Cable is unplugged..." (`qla2x00_fw_ready`), 0x00af "Performing ISP
   error recovery - ha=%p." (`qla2x00_abort_isp_cleanup`), 0x8023 "%s **** FAILED ****." (%s =
   qla2x00_abort_isp), 0x8035 "ISP error recover failed - board disabled."
@@ -76,7 +79,11 @@ LINK_EFFECT: dict[str, bool] = {
 
 _PCI = r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]"
 # `-%04x:%lu: ` or, without a vha, `-%04x: : `.
-_NEW = re.compile(rf"qla2xxx \[({_PCI})\]-([0-9a-f]{{4,}}):(?:(\d+)| ): ?", re.IGNORECASE)
+_NEW = re.compile(
+    rf"qla2xxx \[({_PCI})\]-([0-9a-f]{{4,}}):(?:(\d+)| ): ?"
+    r"(?:PID \d+:[A-Za-z0-9_]+\.[ch]:\d+: )?",  # the debug build's `PID n:file.c:line: `
+    re.IGNORECASE,
+)
 _OLD = re.compile(rf"qla2xxx ({_PCI}):(?: |$)", re.IGNORECASE)
 
 _EVENT = re.compile(
@@ -96,7 +103,6 @@ _EVENT = re.compile(
     r"|-> MPI firmware dump saved)"
     r"|(?P<fw_dump_failed>Failed to dump firmware)"
 )
-_SPEED = re.compile(r"LOOP UP detected \((\d+|\?) Gbps\)")
 
 # Anything that can stand before the message in a saved log: `[ 1234.567890] `,
 # `[  +0.000009] ` (dmesg -H), `[1488234.264510,4f] `, `Jan  1 00:00:00 host kernel: `, ...
@@ -109,13 +115,6 @@ class QlaMessage:
     msg_id: int | None  # None in the old (<= 3.0) form
     host: int | None  # SCSI host number; None in the old form and the no-vha form
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class QlaEvent:
-    event: str
-    # LOOP UP only: nominal Gbit/s as printed; None for "?" (unknown / newer than the table).
-    speed_gbps: int | None = None
 
 
 def is_qla2xxx(message: str) -> bool:
@@ -140,19 +139,10 @@ def parse_prefix(message: str) -> QlaMessage:
     raise ValueError(f"not a qla2xxx message prefix: {message[:60]!r}")
 
 
-def classify(text: str) -> QlaEvent | None:
-    """The link event a qla2xxx message text reports, or None for any other message."""
+def classify(text: str) -> str | None:
+    """The link event (one of EVENTS) a qla2xxx message text reports, or None for any other."""
     m = _EVENT.match(text)
-    if m is None:
-        return None
-    event = m.lastgroup
-    if event is None:  # pragma: no cover - every alternative is a named group
-        return None
-    if event == LOOP_UP:
-        s = _SPEED.match(text)
-        speed = int(s.group(1)) if s is not None and s.group(1) != "?" else None
-        return QlaEvent(LOOP_UP, speed)
-    return QlaEvent(event)
+    return None if m is None else m.lastgroup
 
 
 def strip_log_wrapper(line: str) -> str | None:
