@@ -306,3 +306,19 @@ def test_options_defaults_are_the_flag_defaults() -> None:
         ["--collector.kmsg.accept-user-records", "--collector.kmsg.poll-interval=0.001"]
     )
     assert KmsgOptions.from_args(args) == KmsgOptions(accept_user_records=True, poll_interval=0.01)
+
+
+def test_first_scrape_reads_the_backlog_at_full_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scrape-time back-off (readers/kmsg_pace.py) must not apply while the first scrape
+    # waits for the records present at start: `--once` would wait for the back-off instead.
+    from exporter.readers import kmsg_pace
+
+    monkeypatch.setattr(kmsg_pace, "SCRAPE_PAUSE", 5.0)
+    lines = [f"6,{seq},{seq * 1000},-;record {seq}\n" for seq in range(20000)]
+    log = tmp_path / "kmsg.txt"
+    log.write_text("".join(lines))
+    got, out = collect(make_collector(tmp_path, str(log), False, str(tmp_path / "nosys")))
+    assert out.errors == []
+    assert got["fctarget_kmsg_records_total"] == 20000

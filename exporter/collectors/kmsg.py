@@ -115,12 +115,13 @@ class KmsgCollector(Collector):
     async def read(self, problems: Problems) -> KmsgSnapshot:
         """Catch up with the log, copy the state; partial failures go into `problems`."""
         follower = self.follower
-        follower.scrape_started()
         if not follower.initial_sync.is_set():
+            # The backlog is what this scrape waits for: read it at full speed, no back-off.
             try:
                 await asyncio.wait_for(follower.initial_sync.wait(), self.sync_wait)
             except TimeoutError:
                 problems.add(OBJECT, "sync", "still reading the records present at start")
+        follower.scrape_started()
         await follower.catch_up()
         reader, links = follower.snapshot(), self.links.snapshot()  # on the loop: consistent
         if reader.error is not None:
