@@ -9,6 +9,7 @@ import pytest
 
 from exporter.simulate import SimParams, SimulatedHost
 from tests.exporter_proc import run_exporter
+from tests.test_lio_collector import enodev
 from tests.test_lio_dumptree import Scrape, run_lio
 
 MIB = 2**20
@@ -27,7 +28,22 @@ def sim(tmp_path: Path) -> SimulatedHost:
     return host
 
 
+def kernel_like(sim: SimulatedHost) -> None:
+    """Give the simulated tree the kernel's answer for an initiator without a session.
+
+    The simulator (unprivileged, so without device nodes) removes a mapped LUN's
+    scsi_att_intr_port/port_ident while the initiator is logged out; the kernel keeps the file
+    and fails its read with ENODEV (target_core_stat.c). The reader follows the kernel only.
+    """
+    for ident_dir in Path(sim.paths.configfs).glob(
+        "target/*/*/tpgt_*/acls/*/lun_*/statistics/scsi_att_intr_port"
+    ):
+        if not (ident_dir / "port_ident").exists():
+            enodev(ident_dir / "port_ident")
+
+
 def scrape(sim: SimulatedHost, *flags: str) -> Scrape:
+    kernel_like(sim)
     return run_lio(Path(sim.paths.configfs), *flags, sysfs=Path(sim.paths.sysfs))
 
 
@@ -144,6 +160,7 @@ def test_removed_lun_and_link_down(sim: SimulatedHost) -> None:
 def test_exposition_passes_promtool_with_every_option(sim: SimulatedHost) -> None:
     """Names, types and HELP of every lio family (all options on) satisfy `promtool check`."""
     sim.logout(0, 0)
+    kernel_like(sim)
     p = sim.paths
     r = run_exporter(
         "--once",

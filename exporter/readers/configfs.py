@@ -295,10 +295,7 @@ class _Walker(Files):
             if isinstance(data, OSError):
                 if data.errno == errno.ENOENT and not os.path.isdir(mdir):
                     continue  # mapped LUN removed meanwhile
-                # ENODEV: the kernel's answer without a session. ENOENT while the mapped LUN
-                # is still there: a tree that drops the attribute instead (the simulator,
-                # which cannot make device nodes unprivileged) means the same.
-                if data.errno not in (errno.ENODEV, errno.ENOENT):
+                if data.errno != errno.ENODEV:  # ENODEV: the kernel's answer without a session
                     self.problem("scsi_att_intr_port/port_ident", path, data)
                     return None
                 result = False
