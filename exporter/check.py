@@ -1,10 +1,10 @@
 """`--check`: a plain-language account of what the exporter can see on this host.
 
-Read-only by construction. The LIO part runs the collector's own walk (exporter/lio_walk.py) and
-cross-checks it with rtslib-fb where rtslib-fb has no side effects: `FabricModule(name)` for the
-fabric specs (kernel module, WWN formats) and `StorageObject.all()` for the backstores, with
-`CFSNode.configfs_dir` pointed at the configured root. `RTSRoot()` is never used: it mounts
-configfs, runs modprobe and may write `dbroot`.
+Read-only by construction. The LIO part runs the collector's reader
+(exporter/readers/configfs.py) and cross-checks it with rtslib-fb where rtslib-fb has no side
+effects: `FabricModule(name)` for the fabric specs (kernel module, WWN formats) and
+`StorageObject.all()` for the backstores, with `CFSNode.configfs_dir` pointed at the configured
+root. `RTSRoot()` is never used: it mounts configfs, runs modprobe and may write `dbroot`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from exporter.lio_walk import Snapshot, WalkOptions, walk
 from exporter.parsers.lio import normalize_wwn
 from exporter.paths import HostPaths
+from exporter.readers.configfs import read_configfs
+from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
+from exporter.readers.problems import Problem, Problems, ReadError
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
 _RTSLIB_FABRIC = {"fc": "tcm_fc"}
@@ -52,9 +54,14 @@ def _mib(n: int | None) -> str:
 
 def explain_lio(target: str, sysfs: str | None = None) -> list[str]:
     """What the lio collector sees under `target` (= <configfs>/target), and rtslib-fb's view."""
-    snap = walk(target, WalkOptions(sysfs=sysfs))
+    problems = Problems("lio")
+    try:
+        snap = read_configfs(target, problems, ReadOptions(sysfs=sysfs))
+    except ReadError as exc:
+        problems.items.append(Problem(exc.key, exc.message))
+        snap = ConfigfsSnapshot(present=False)
     out = [f"LIO {target}:"]
-    if not snap.present and not snap.errors:
+    if not snap.present and not problems:
         out.append(
             "  not present: configfs is not mounted or target_core_mod is not loaded "
             "(fctarget_lio_up 0; not an error on a host that serves no target)"
@@ -62,15 +69,15 @@ def explain_lio(target: str, sysfs: str | None = None) -> list[str]:
         return out
     out.extend(_describe(snap))
     out.extend(_rtslib_view(target, snap))
-    if snap.errors:
+    if problems:
         out.append("  problems (the lio collector reports failure):")
-        out.extend(f"    {e.message}" for e in snap.errors)
+        out.extend(f"    {e.message}" for e in problems.items)
     else:
         out.append("  problems: none")
     return out
 
 
-def _describe(snap: Snapshot) -> list[str]:
+def _describe(snap: ConfigfsSnapshot) -> list[str]:
     out: list[str] = []
     fabrics = Counter(t.fabric for t in snap.targets)
     for fabric in sorted(fabrics):
@@ -81,7 +88,7 @@ def _describe(snap: Snapshot) -> list[str]:
                 active = sum(1 for a in tpg.acls if a.session_active)
                 unknown = sum(1 for a in tpg.acls if a.session_active is None)
                 out.append(
-                    f"    {t.wwpn} tpgt {tpg.tag}: {state[tpg.enabled]}, {len(tpg.luns)} LUN(s), "
+                    f"    {t.target} tpgt {tpg.tag}: {state[tpg.enabled]}, {len(tpg.luns)} LUN(s), "
                     f"{len(tpg.acls)} ACL(s) ({active} with a session"
                     + (f", {unknown} unknown" if unknown else "")
                     + f"), {len(tpg.dynamic_sessions)} dynamic session(s)"
@@ -100,7 +107,7 @@ def _describe(snap: Snapshot) -> list[str]:
         en = {True: "enabled", False: "DISABLED", None: "state unknown"}[b.enabled]
         out.append(
             f"    {b.backstore_type}/{b.name} ({b.hba}): {en}, {_mib(b.size_bytes)}, "
-            f"block size {b.block_size}, serial {b.serial or '-'}, wwn {b.wwn or '-'}"
+            f"block size {b.block_size}, serial {b.serial or '-'}, wwn {b.naa or '-'}"
         )
     return out
 
@@ -132,7 +139,7 @@ def _rtslib_at(target: str) -> Iterator[Any]:
         tcm._Backstore.delete = saved_bs_delete
 
 
-def _rtslib_view(target: str, snap: Snapshot) -> list[str]:
+def _rtslib_view(target: str, snap: ConfigfsSnapshot) -> list[str]:
     try:
         with _rtslib_at(target) as (fabric_module, storage_object):
             return _rtslib_lines(fabric_module, storage_object, snap)
@@ -143,7 +150,7 @@ def _rtslib_view(target: str, snap: Snapshot) -> list[str]:
         ]
 
 
-def _rtslib_lines(fabric_module: Any, storage_object: Any, snap: Snapshot) -> list[str]:
+def _rtslib_lines(fabric_module: Any, storage_object: Any, snap: ConfigfsSnapshot) -> list[str]:
     from rtslib_fb.fabric import fabric_modules
 
     out = ["  rtslib-fb view:"]

@@ -79,14 +79,14 @@ def test_scrape_matches_simulated_host(tmp_path: Path) -> None:
             cmds, rd, wr = host.expected_lun_totals(i, lun.lun)
             labels = {
                 "fabric": "qla2xxx",
-                "wwpn": port.wwpn_colon,
+                "target": port.wwpn_colon,
                 "tpgt": "1",
                 "lun": str(lun.lun),
             }
-            assert got[series("fctarget_lun_commands_total", **labels)] == cmds
+            assert got[series("fctarget_lio_lun_commands_total", **labels)] == cmds
             # the kernel reports whole MiB: bytes >> 20, exported as MiB * 2^20
-            assert got[series("fctarget_lun_read_bytes_total", **labels)] == (rd >> 20) * MIB
-            assert got[series("fctarget_lun_write_bytes_total", **labels)] == (wr >> 20) * MIB
+            assert got[series("fctarget_lio_lun_read_bytes_total", **labels)] == (rd >> 20) * MIB
+            assert got[series("fctarget_lio_lun_write_bytes_total", **labels)] == (wr >> 20) * MIB
             assert cmds > 0
 
     promtool_is_silent(body)

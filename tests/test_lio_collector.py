@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from exporter import lio_walk
 from exporter.cli import build_parser
+from exporter.readers import configfs, configfs_files
+from exporter.readers.configfs_model import ReadCache
+from exporter.readers.problems import Problems
 from tests.test_lio_dumptree import DUMP_AFTER, Scrape, load_dump, run_lio
 
 MIB = 2**20
@@ -29,7 +31,7 @@ INIT_ON = "21:00:00:24:ff:aa:bb:cc"
 INIT_OFF = "21:00:00:24:ff:aa:bb:cd"
 INIT_NOLUN = "21:00:00:24:ff:aa:bb:ce"
 DYN = "21:00:00:24:ff:dd:ee:ff"
-QLA = {"fabric": "qla2xxx", "wwpn": WWPN, "tpgt": "1"}
+QLA = {"fabric": "qla2xxx", "target": WWPN, "tpgt": "1"}
 
 
 def _free_misc_minor() -> int:
@@ -105,66 +107,76 @@ def host(tmp_path: Path) -> Iterator[Path]:
 def test_qla2xxx_sessions_by_port_ident_and_dynamic_sessions(host: Path) -> None:
     s = run_lio(host)
     assert s.errors == []  # ENODEV on port_ident is "no session", not a failure
-    assert s.value("fctarget_session_active", initiator=INIT_ON, **QLA) == 1.0
-    assert s.value("fctarget_session_active", initiator=INIT_OFF, **QLA) == 0.0
+    assert s.value("fctarget_lio_acl_session_active", initiator=INIT_ON, **QLA) == 1.0
+    assert s.value("fctarget_lio_acl_session_active", initiator=INIT_OFF, **QLA) == 0.0
     # nothing to probe: unknown, so no series (not a false "session lost")
-    assert s.get("fctarget_session_active", initiator=INIT_NOLUN, **QLA) is None
-    assert s.value("fctarget_acl_info", initiator=INIT_NOLUN, **QLA) == 1.0
-    assert s.value("fctarget_dynamic_session_info", initiator=DYN, **QLA) == 1.0
-    assert s.value("fctarget_tpg_sessions", **QLA) == 2.0  # one ACL session + one dynamic
-    assert s.value("fctarget_tpg_acls", **QLA) == 3.0
-    assert s.value("fctarget_tpg_luns", **QLA) == 2.0
-    assert s.value("fctarget_tpg_enabled", **QLA) == 1.0
+    assert s.get("fctarget_lio_acl_session_active", initiator=INIT_NOLUN, **QLA) is None
+    assert s.value("fctarget_lio_acl_info", initiator=INIT_NOLUN, **QLA) == 1.0
+    assert s.value("fctarget_lio_dynamic_session_info", initiator=DYN, **QLA) == 1.0
+    assert s.value("fctarget_lio_tpg_sessions", **QLA) == 2.0  # one ACL session + one dynamic
+    assert s.value("fctarget_lio_tpg_acls", **QLA) == 3.0
+    assert s.value("fctarget_lio_tpg_luns", **QLA) == 2.0
+    assert s.value("fctarget_lio_tpg_enabled", **QLA) == 1.0
 
 
 def test_loopback_nexus_is_a_session_and_enodev_is_none(host: Path) -> None:
-    loop = {"fabric": "loopback", "wwpn": "naa.50014050000000a1", "tpgt": "1"}
+    loop = {"fabric": "loopback", "target": "naa.50014050000000a1", "tpgt": "1"}
     s = run_lio(host)
-    assert s.value("fctarget_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
-    assert s.value("fctarget_tpg_sessions", **loop) == 1.0
+    assert (
+        s.value("fctarget_lio_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
+    )
+    assert s.value("fctarget_lio_tpg_sessions", **loop) == 1.0
     # tcm_loop_tpg_nexus_show(): ENODEV while the TPG has no I_T nexus
     enodev(host / "target/loopback/naa.50014050000000a1/tpgt_1/nexus")
     s = run_lio(host)
     assert s.errors == []
-    assert s.value("fctarget_tpg_sessions", **loop) == 0.0
+    assert s.value("fctarget_lio_tpg_sessions", **loop) == 0.0
     assert [
-        lab for lab in s.series("fctarget_dynamic_session_info") if ("fabric", "loopback") in lab
+        lab
+        for lab in s.series("fctarget_lio_dynamic_session_info")
+        if ("fabric", "loopback") in lab
     ] == []
 
 
 def test_qla2xxx_lun_and_initiator_counters(host: Path) -> None:
     s = run_lio(host)
     lun0 = {**QLA, "lun": "0"}
-    assert s.value("fctarget_lun_commands_total", **lun0) == 1000
-    assert s.value("fctarget_lun_read_bytes_total", **lun0) == 300 * MIB
-    assert s.value("fctarget_lun_write_bytes_total", **lun0) == 200 * MIB
-    assert s.value("fctarget_lun_info", backstore_type="ramdisk", backstore="rd0", lun="1", **QLA)
+    assert s.value("fctarget_lio_lun_commands_total", **lun0) == 1000
+    assert s.value("fctarget_lio_lun_read_bytes_total", **lun0) == 300 * MIB
+    assert s.value("fctarget_lio_lun_write_bytes_total", **lun0) == 200 * MIB
+    assert s.value(
+        "fctarget_lio_lun_info", backstore_type="ramdisk", backstore="rd0", lun="1", **QLA
+    )
     # summed over the two mapped LUNs: 100 + 200 commands, 10 + 20 MiB read, 1 + 2 MiB written
     on = {**QLA, "initiator": INIT_ON}
-    assert s.value("fctarget_initiator_commands_total", **on) == 300
-    assert s.value("fctarget_initiator_read_bytes_total", **on) == 30 * MIB
-    assert s.value("fctarget_initiator_write_bytes_total", **on) == 3 * MIB
-    assert s.value("fctarget_acl_mapped_luns", **on) == 2
+    assert s.value("fctarget_lio_acl_commands_total", **on) == 300
+    assert s.value("fctarget_lio_acl_read_bytes_total", **on) == 30 * MIB
+    assert s.value("fctarget_lio_acl_write_bytes_total", **on) == 3 * MIB
+    assert s.value("fctarget_lio_acl_mapped_luns", **on) == 2
     per = run_lio(host, "--collector.lio.initiator-luns")
-    assert per.value("fctarget_initiator_commands_total", mapped_lun="1", **on) == 200
-    assert per.get("fctarget_initiator_commands_total", **on) is None
+    assert per.value("fctarget_lio_acl_mapped_lun_commands_total", mapped_lun="1", **on) == 200
+    assert per.value("fctarget_lio_acl_mapped_lun_read_bytes_total", mapped_lun="1", **on) == (
+        20 * MIB
+    )
+    assert per.value("fctarget_lio_acl_mapped_lun_write_bytes_total", mapped_lun="0", **on) == MIB
+    assert "fctarget_lio_acl_commands_total" not in per.samples
 
 
 def test_initiator_names_from_naa_spelling_are_normalised(host: Path) -> None:
     tpg = host / "target/qla2xxx" / WWPN / "tpgt_1"
     (tpg / "dynamic_sessions").write_bytes(b"naa.21000024ffddeeff\n\x00")
     s = run_lio(host)
-    assert s.value("fctarget_dynamic_session_info", initiator=DYN, **QLA) == 1.0
+    assert s.value("fctarget_lio_dynamic_session_info", initiator=DYN, **QLA) == 1.0
 
 
 def test_u32_wrap_is_published_raw(host: Path) -> None:
     st = host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_0/statistics/scsi_tgt_port"
     (st / "in_cmds").write_bytes(b"4294967295\n")
-    before = run_lio(host).value("fctarget_lun_commands_total", lun="0", **QLA)
+    before = run_lio(host).value("fctarget_lio_lun_commands_total", lun="0", **QLA)
     (st / "in_cmds").write_bytes(b"7\n")  # a 6.16-6.18 u32 counter wrapped
     after = run_lio(host)
     assert before == 4294967295
-    assert after.value("fctarget_lun_commands_total", lun="0", **QLA) == 7
+    assert after.value("fctarget_lio_lun_commands_total", lun="0", **QLA) == 7
     assert after.errors == []
 
 
@@ -184,11 +196,13 @@ def test_one_bad_stats_file_costs_one_series(
     damage(bad)
     s = run_lio(host)
     assert s.errors == [key]
-    assert s.get("fctarget_lun_commands_total", lun="0", **QLA) is None
+    assert s.get("fctarget_lio_lun_commands_total", lun="0", **QLA) is None
     # everything else is still there
-    assert s.value("fctarget_lun_read_bytes_total", lun="0", **QLA) == 300 * MIB
-    assert s.value("fctarget_lun_commands_total", lun="1", **QLA) == 2000
-    assert s.value("fctarget_backstore_commands_total", backstore_type="fileio", backstore="disk0")
+    assert s.value("fctarget_lio_lun_read_bytes_total", lun="0", **QLA) == 300 * MIB
+    assert s.value("fctarget_lio_lun_commands_total", lun="1", **QLA) == 2000
+    assert s.value(
+        "fctarget_lio_backstore_commands_total", backstore_type="fileio", backstore="disk0"
+    )
 
 
 def test_many_bad_files_are_one_error_key(host: Path) -> None:
@@ -208,14 +222,14 @@ def test_unbacked_lun_enodev_is_not_an_error(host: Path) -> None:
     enodev(lun / "statistics/scsi_port/busy_count")
     s = run_lio(host)
     assert s.errors == []
-    assert s.value("fctarget_tpg_luns", **QLA) == 3.0
-    assert s.get("fctarget_lun_commands_total", lun="7", **QLA) is None
-    assert not [k for k in s.series("fctarget_lun_info") if ("lun", "7") in k]
+    assert s.value("fctarget_lio_tpg_luns", **QLA) == 3.0
+    assert s.get("fctarget_lio_lun_commands_total", lun="7", **QLA) is None
+    assert not [k for k in s.series("fctarget_lio_lun_info") if ("lun", "7") in k]
 
 
 def _vanish_on_first_read(monkeypatch: pytest.MonkeyPatch, inside: Path, victim: Path) -> list[str]:
     """Remove `victim` the moment the walk first reads a file inside `inside` (a forced race)."""
-    real = lio_walk._Walker.read
+    real = configfs_files.Files.read
     removed: list[str] = []
 
     def read(path: str) -> bytes | OSError:
@@ -224,7 +238,7 @@ def _vanish_on_first_read(monkeypatch: pytest.MonkeyPatch, inside: Path, victim:
             removed.append(path)
         return real(path)
 
-    monkeypatch.setattr(lio_walk._Walker, "read", staticmethod(read))
+    monkeypatch.setattr(configfs_files.Files, "read", staticmethod(read))
     return removed
 
 
@@ -234,9 +248,9 @@ def test_lun_removed_mid_walk(host: Path, monkeypatch: pytest.MonkeyPatch) -> No
     s = run_lio(host)
     assert removed
     assert s.errors == []
-    assert s.get("fctarget_lun_commands_total", lun="1", **QLA) is None
-    assert s.value("fctarget_lun_commands_total", lun="0", **QLA) == 1000
-    assert s.value("fctarget_tpg_luns", **QLA) == 1.0
+    assert s.get("fctarget_lio_lun_commands_total", lun="1", **QLA) is None
+    assert s.value("fctarget_lio_lun_commands_total", lun="0", **QLA) == 1000
+    assert s.value("fctarget_lio_tpg_luns", **QLA) == 1.0
 
 
 def test_acl_removed_mid_walk(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -245,8 +259,8 @@ def test_acl_removed_mid_walk(host: Path, monkeypatch: pytest.MonkeyPatch) -> No
     s = run_lio(host)
     assert removed
     assert s.errors == []
-    assert s.get("fctarget_acl_info", initiator=INIT_OFF, **QLA) is None
-    assert s.value("fctarget_session_active", initiator=INIT_ON, **QLA) == 1.0
+    assert s.get("fctarget_lio_acl_info", initiator=INIT_OFF, **QLA) is None
+    assert s.value("fctarget_lio_acl_session_active", initiator=INIT_ON, **QLA) == 1.0
 
 
 def test_backstore_removed_mid_walk(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -255,7 +269,7 @@ def test_backstore_removed_mid_walk(host: Path, monkeypatch: pytest.MonkeyPatch)
     s = run_lio(host)
     assert removed
     assert s.errors == []
-    assert len(s.series("fctarget_backstore_info")) == 2
+    assert len(s.series("fctarget_lio_backstore_info")) == 2
 
 
 def test_configfs_not_mounted_is_a_normal_state(tmp_path: Path) -> None:
@@ -303,9 +317,9 @@ def test_eacces_as_unprivileged_user() -> None:
     s = Scrape(samples=samples, errors=errors)
     assert errors == ["lio:scsi_lu/num_cmds:EACCES"]
     disk0 = {"backstore_type": "fileio", "backstore": "disk0"}
-    assert s.get("fctarget_backstore_commands_total", **disk0) is None
-    assert s.value("fctarget_backstore_read_bytes_total", **disk0) == 16 * MIB
-    assert s.value("fctarget_session_active", initiator=INIT_ON, **QLA) == 1.0
+    assert s.get("fctarget_lio_backstore_commands_total", **disk0) is None
+    assert s.value("fctarget_lio_backstore_read_bytes_total", **disk0) == 16 * MIB
+    assert s.value("fctarget_lio_acl_session_active", initiator=INIT_ON, **QLA) == 1.0
 
 
 def test_old_kernel_without_optional_attributes(host: Path) -> None:
@@ -317,31 +331,31 @@ def test_old_kernel_without_optional_attributes(host: Path) -> None:
     s = run_lio(host)
     assert s.errors == []
     disk0 = {"backstore_type": "fileio", "backstore": "disk0"}
-    assert s.get("fctarget_backstore_aborts_completed_total", **disk0) is None
+    assert s.get("fctarget_lio_backstore_aborts_completed_total", **disk0) is None
     # the enabled state then comes from info "Status: ACTIVATED"
-    assert s.value("fctarget_backstore_enabled", **disk0) == 1.0
-    wwns = {dict(k)["backstore"]: dict(k)["wwn"] for k in s.series("fctarget_backstore_info")}
+    assert s.value("fctarget_lio_backstore_enabled", **disk0) == 1.0
+    wwns = {dict(k)["backstore"]: dict(k)["naa"] for k in s.series("fctarget_lio_backstore_info")}
     assert wwns["disk0"] == "naa.6001405294326df4c714100b552bcd57"  # default OUI 00 14 05
 
 
 def test_filters(host: Path) -> None:
     s = run_lio(host, f"--collector.lio.wwpn-include={WWPN}")
-    assert {dict(k)["fabric"] for k in s.series("fctarget_tpg_luns")} == {"qla2xxx"}
+    assert {dict(k)["fabric"] for k in s.series("fctarget_lio_tpg_luns")} == {"qla2xxx"}
     s = run_lio(host, "--collector.lio.wwpn-exclude=21:00:.*")
-    assert {dict(k)["fabric"] for k in s.series("fctarget_tpg_luns")} == {"iscsi", "loopback"}
+    assert {dict(k)["fabric"] for k in s.series("fctarget_lio_tpg_luns")} == {"iscsi", "loopback"}
     s = run_lio(host, "--collector.lio.initiator-exclude=.*:cd")
-    inits = {dict(k)["initiator"] for k in s.series("fctarget_acl_info")}
+    inits = {dict(k)["initiator"] for k in s.series("fctarget_lio_acl_info")}
     assert INIT_OFF not in inits
     assert INIT_ON in inits
     s = run_lio(host, "--collector.lio.initiator-include=.*:cc")
-    inits = {dict(k)["initiator"] for k in s.series("fctarget_acl_info")}
+    inits = {dict(k)["initiator"] for k in s.series("fctarget_lio_acl_info")}
     assert inits == {INIT_ON}
     s = run_lio(host, "--collector.lio.backstore-include=disk.*")
-    names = {dict(k)["backstore"] for k in s.series("fctarget_backstore_info")}
+    names = {dict(k)["backstore"] for k in s.series("fctarget_lio_backstore_info")}
     assert names == {"disk0"}
     # full match: "disk" alone matches nothing
     s = run_lio(host, "--collector.lio.backstore-include=disk")
-    assert s.series("fctarget_backstore_info") == {}
+    assert s.series("fctarget_lio_backstore_info") == {}
 
 
 def test_invalid_filter_regex_is_a_usage_error() -> None:
@@ -353,17 +367,18 @@ def test_invalid_filter_regex_is_a_usage_error() -> None:
 def test_duplicate_device_names_across_hbas_stay_distinct(host: Path) -> None:
     shutil.copytree(host / "target/core/fileio_0", host / "target/core/fileio_9", symlinks=True)
     s = run_lio(host)
-    names = {dict(k)["backstore"] for k in s.series("fctarget_backstore_info")}
+    names = {dict(k)["backstore"] for k in s.series("fctarget_lio_backstore_info")}
     assert {"fileio_0/disk0", "fileio_9/disk0", "rd0", "blk0"} == names
     assert s.value(
-        "fctarget_lun_info", backstore_type="fileio", backstore="fileio_0/disk0", lun="0", **QLA
+        "fctarget_lio_lun_info", backstore_type="fileio", backstore="fileio_0/disk0", lun="0", **QLA
     )
 
 
 def test_lun_link_names_are_remembered_and_relinks_seen(host: Path) -> None:
-    cache = lio_walk.WalkCache()
+    cache = ReadCache()
     target = str(host / "target")
-    first = lio_walk.walk(target, cache=cache)
+    problems = Problems("lio")
+    first = configfs.read_configfs(target, problems, cache=cache)
     lun0 = host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_0"
     assert cache.lun_links[str(lun0)] == f"{0:010x}"
     qla = next(t for t in first.targets if t.fabric == "qla2xxx")
@@ -371,11 +386,12 @@ def test_lun_link_names_are_remembered_and_relinks_seen(host: Path) -> None:
     # the LUN is re-created on another backstore under another link name
     (lun0 / f"{0:010x}").unlink()
     os.symlink("../../../../../../target/core/iblock_2/blk0", lun0 / "feedbeef00")
-    second = lio_walk.walk(target, cache=cache)
+    second = configfs.read_configfs(target, problems, cache=cache)
     qla = next(t for t in second.targets if t.fabric == "qla2xxx")
     assert (qla.tpgs[0].luns[0].hba, qla.tpgs[0].luns[0].dev) == ("iblock_2", "blk0")
     assert cache.lun_links[str(lun0)] == "feedbeef00"
     # a removed LUN leaves the cache
     shutil.rmtree(host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_1")
-    lio_walk.walk(target, cache=cache)
+    configfs.read_configfs(target, problems, cache=cache)
     assert str(host / "target/qla2xxx" / WWPN / "tpgt_1/lun/lun_1") not in cache.lun_links
+    assert not problems

@@ -29,33 +29,39 @@ LUN_STAT = re.compile(
     r"statistics/(?P<group>scsi_tgt_port|scsi_port)/(?P<file>\w+)$"
 )
 LUN_METRIC = {
-    "in_cmds": ("fctarget_lun_commands_total", 1),
-    "read_mbytes": ("fctarget_lun_read_bytes_total", MIB),
-    "write_mbytes": ("fctarget_lun_write_bytes_total", MIB),
-    "hs_in_cmds": ("fctarget_lun_hs_commands_total", 1),
-    "busy_count": ("fctarget_lun_busy_statuses_total", 1),
+    "in_cmds": ("fctarget_lio_lun_commands_total", 1),
+    "read_mbytes": ("fctarget_lio_lun_read_bytes_total", MIB),
+    "write_mbytes": ("fctarget_lio_lun_write_bytes_total", MIB),
+    "hs_in_cmds": ("fctarget_lio_lun_hs_commands_total", 1),
+    "busy_count": ("fctarget_lio_lun_busy_statuses_total", 1),
 }
 BS_STAT = re.compile(
     r"target/core/(?P<hba>(?P<plugin>[a-z_]+)_\d+)/(?P<dev>[^/]+)/statistics/"
     r"(?P<group>scsi_lu|scsi_tgt_dev|scsi_dev)/(?P<file>\w+)$"
 )
 BS_METRIC = {
-    ("scsi_lu", "num_cmds"): ("fctarget_backstore_commands_total", 1),
-    ("scsi_lu", "read_mbytes"): ("fctarget_backstore_read_bytes_total", MIB),
-    ("scsi_lu", "write_mbytes"): ("fctarget_backstore_write_bytes_total", MIB),
-    ("scsi_tgt_dev", "resets"): ("fctarget_backstore_resets_total", 1),
-    ("scsi_tgt_dev", "aborts_complete"): ("fctarget_backstore_aborts_completed_total", 1),
-    ("scsi_tgt_dev", "aborts_no_task"): ("fctarget_backstore_aborts_no_task_total", 1),
-    ("scsi_dev", "ports"): ("fctarget_backstore_ports", 1),
+    ("scsi_lu", "num_cmds"): ("fctarget_lio_backstore_commands_total", 1),
+    ("scsi_lu", "read_mbytes"): ("fctarget_lio_backstore_read_bytes_total", MIB),
+    ("scsi_lu", "write_mbytes"): ("fctarget_lio_backstore_write_bytes_total", MIB),
+    ("scsi_tgt_dev", "resets"): ("fctarget_lio_backstore_resets_total", 1),
+    ("scsi_tgt_dev", "aborts_complete"): ("fctarget_lio_backstore_aborts_completed_total", 1),
+    ("scsi_tgt_dev", "aborts_no_task"): ("fctarget_lio_backstore_aborts_no_task_total", 1),
+    ("scsi_dev", "ports"): ("fctarget_lio_backstore_luns", 1),
 }
 ACL_STAT = re.compile(
     r"target/(?P<fabric>[^/]+)/(?P<wwn>[^/]+)/tpgt_(?P<tpgt>\d+)/acls/(?P<init>[^/]+)/"
     r"lun_(?P<m>\d+)/statistics/scsi_auth_intr/(?P<file>num_cmds|read_mbytes|write_mbytes)$"
 )
 ACL_METRIC = {
-    "num_cmds": ("fctarget_initiator_commands_total", 1),
-    "read_mbytes": ("fctarget_initiator_read_bytes_total", MIB),
-    "write_mbytes": ("fctarget_initiator_write_bytes_total", MIB),
+    "num_cmds": ("fctarget_lio_acl_commands_total", 1),
+    "read_mbytes": ("fctarget_lio_acl_read_bytes_total", MIB),
+    "write_mbytes": ("fctarget_lio_acl_write_bytes_total", MIB),
+}
+# with --collector.lio.initiator-luns: per mapped LUN instead of summed
+ACL_LUN_METRIC = {
+    "num_cmds": ("fctarget_lio_acl_mapped_lun_commands_total", 1),
+    "read_mbytes": ("fctarget_lio_acl_mapped_lun_read_bytes_total", MIB),
+    "write_mbytes": ("fctarget_lio_acl_mapped_lun_write_bytes_total", MIB),
 }
 DUMPS = pytest.mark.parametrize("dump", [DUMP_BEFORE, DUMP_AFTER], ids=["before", "after"])
 
@@ -94,17 +100,17 @@ def test_every_lun_port_counter_equals_the_dump(tmp_path: Path, dump: Path) -> N
             continue
         name, scale = LUN_METRIC[m["file"]]
         labels = {k: m[k] for k in ("fabric", "tpgt", "lun")}
-        assert s.value(name, wwpn=m["wwn"], **labels) == int(raw) * scale, path
+        assert s.value(name, target=m["wwn"], **labels) == int(raw) * scale, path
         checked += 1
     assert checked == 3 * 5  # three LUNs (loopback lun_0/1, iscsi lun_0), five files each
-    assert len(s.series("fctarget_lun_commands_total")) == 3
+    assert len(s.series("fctarget_lio_lun_commands_total")) == 3
 
 
 def test_always_zero_stats_are_skipped_by_default(tmp_path: Path) -> None:
     s = scrape_dump(tmp_path, DUMP_AFTER)
-    assert "fctarget_lun_hs_commands_total" not in s.samples
-    assert "fctarget_lun_busy_statuses_total" not in s.samples
-    assert len(s.series("fctarget_lun_commands_total")) == 3
+    assert "fctarget_lio_lun_hs_commands_total" not in s.samples
+    assert "fctarget_lio_lun_busy_statuses_total" not in s.samples
+    assert len(s.series("fctarget_lio_lun_commands_total")) == 3
 
 
 @DUMPS
@@ -133,17 +139,20 @@ def test_initiator_counters_equal_the_dump(tmp_path: Path, dump: Path, per_lun: 
         if m is None:
             continue
         name, scale = ACL_METRIC[m["file"]]
-        labels = {"fabric": m["fabric"], "wwpn": m["wwn"], "tpgt": m["tpgt"]}
+        labels = {"fabric": m["fabric"], "target": m["wwn"], "tpgt": m["tpgt"]}
         labels["initiator"] = m["init"]
         if per_lun:
-            assert s.value(name, mapped_lun=m["m"], **labels) == int(raw) * scale
+            per_name = ACL_LUN_METRIC[m["file"]][0]
+            assert s.value(per_name, mapped_lun=m["m"], **labels) == int(raw) * scale
+            assert name not in s.samples  # per mapped LUN instead of summed, not both
         sums[(name, m["init"])] = sums.get((name, m["init"]), 0) + int(raw) * scale
     assert len(sums) == 3
     if not per_lun:
         for (name, init), total in sums.items():
             wwn = "iqn.2003-01.org.linux-iscsi.kvmlab:tgt0"
-            got = s.value(name, fabric="iscsi", wwpn=wwn, tpgt="1", initiator=init)
+            got = s.value(name, fabric="iscsi", target=wwn, tpgt="1", initiator=init)
             assert got == total
+            assert ACL_LUN_METRIC["num_cmds"][0] not in s.samples
 
 
 def test_lun_to_backstore_mapping_follows_the_symlinks(tmp_path: Path) -> None:
@@ -161,35 +170,37 @@ def test_lun_to_backstore_mapping_follows_the_symlinks(tmp_path: Path) -> None:
                 ("backstore_type", TYPES[plugin]),
                 ("fabric", m[1]),
                 ("lun", m[4]),
+                ("target", m[2]),
                 ("tpgt", m[3]),
-                ("wwpn", m[2]),
             )
         )
-    assert set(s.series("fctarget_lun_info")) == want
+    assert set(s.series("fctarget_lio_lun_info")) == want
     assert len(want) == 3  # targetcli: loopback lun0 fileio/disk0, lun1 ramdisk/rd0; iscsi blk0
 
 
 def test_tpgs_sessions_and_acls(tmp_path: Path) -> None:
     s = scrape_dump(tmp_path, DUMP_AFTER)
-    iscsi = {"fabric": "iscsi", "wwpn": "iqn.2003-01.org.linux-iscsi.kvmlab:tgt0", "tpgt": "1"}
-    loop = {"fabric": "loopback", "wwpn": "naa.50014050000000a1", "tpgt": "1"}
-    assert s.value("fctarget_tpg_enabled", **iscsi) == 1.0  # tpgt_1/enable "1"
-    assert s.get("fctarget_tpg_enabled", **loop) is None  # tcm_loop has no enable attribute
-    assert s.value("fctarget_tpg_luns", **iscsi) == 1.0
-    assert s.value("fctarget_tpg_luns", **loop) == 2.0
-    assert s.value("fctarget_tpg_acls", **iscsi) == 1.0
-    assert s.value("fctarget_tpg_acls", **loop) == 0.0
+    iscsi = {"fabric": "iscsi", "target": "iqn.2003-01.org.linux-iscsi.kvmlab:tgt0", "tpgt": "1"}
+    loop = {"fabric": "loopback", "target": "naa.50014050000000a1", "tpgt": "1"}
+    assert s.value("fctarget_lio_tpg_enabled", **iscsi) == 1.0  # tpgt_1/enable "1"
+    assert s.get("fctarget_lio_tpg_enabled", **loop) is None  # tcm_loop has no enable attribute
+    assert s.value("fctarget_lio_tpg_luns", **iscsi) == 1.0
+    assert s.value("fctarget_lio_tpg_luns", **loop) == 2.0
+    assert s.value("fctarget_lio_tpg_acls", **iscsi) == 1.0
+    assert s.value("fctarget_lio_tpg_acls", **loop) == 0.0
     # the open-iscsi login was live during the dump; the ACL info file says so
     init = "iqn.1994-05.com.example:kvmlab-init"
-    assert s.value("fctarget_session_active", initiator=init, **iscsi) == 1.0
-    assert s.value("fctarget_acl_info", initiator=init, **iscsi) == 1.0
-    assert s.value("fctarget_acl_mapped_luns", initiator=init, **iscsi) == 1.0
-    assert s.value("fctarget_tpg_sessions", **iscsi) == 1.0
+    assert s.value("fctarget_lio_acl_session_active", initiator=init, **iscsi) == 1.0
+    assert s.value("fctarget_lio_acl_info", initiator=init, **iscsi) == 1.0
+    assert s.value("fctarget_lio_acl_mapped_luns", initiator=init, **iscsi) == 1.0
+    assert s.value("fctarget_lio_tpg_sessions", **iscsi) == 1.0
     # tcm_loop's I_T nexus (tpgt_1/nexus) is its one demo-mode session
-    assert s.value("fctarget_tpg_sessions", **loop) == 1.0
-    assert s.value("fctarget_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
+    assert s.value("fctarget_lio_tpg_sessions", **loop) == 1.0
+    assert (
+        s.value("fctarget_lio_dynamic_session_info", initiator="naa.5001405bfc0f809d", **loop) == 1
+    )
     # iscsi's tpgt_1/dynamic_sessions is empty: the loopback nexus is the only dynamic session
-    assert len(s.series("fctarget_dynamic_session_info")) == 1
+    assert len(s.series("fctarget_lio_dynamic_session_info")) == 1
 
 
 def test_backstore_facts(tmp_path: Path) -> None:
@@ -199,28 +210,30 @@ def test_backstore_facts(tmp_path: Path) -> None:
     sizes = {("fileio", "disk0"): 64 * MIB, ("ramdisk", "rd0"): 32 * MIB}
     sizes[("block", "blk0")] = 32 * MIB
     for (t, b), size in sizes.items():
-        assert s.value("fctarget_backstore_size_bytes", backstore_type=t, backstore=b) == size
-        assert s.value("fctarget_backstore_block_size_bytes", backstore_type=t, backstore=b) == 512
-        assert s.value("fctarget_backstore_enabled", backstore_type=t, backstore=b) == 1.0
-        assert s.value("fctarget_backstore_exported", backstore_type=t, backstore=b) == 1.0
+        assert s.value("fctarget_lio_backstore_size_bytes", backstore_type=t, backstore=b) == size
+        assert (
+            s.value("fctarget_lio_backstore_block_size_bytes", backstore_type=t, backstore=b) == 512
+        )
+        assert s.value("fctarget_lio_backstore_enabled", backstore_type=t, backstore=b) == 1.0
+        assert s.value("fctarget_lio_backstore_exported", backstore_type=t, backstore=b) == 1.0
     # targetcli: disk0 "write-back", blk0 "write-thru"; attrib/emulate_write_cache agrees
-    wce = "fctarget_backstore_write_cache_enabled"
+    wce = "fctarget_lio_backstore_write_cache_enabled"
     assert s.value(wce, backstore_type="fileio", backstore="disk0") == 1.0
     assert s.value(wce, backstore_type="block", backstore="blk0") == 0.0
-    info = s.series("fctarget_backstore_info")
+    info = s.series("fctarget_lio_backstore_info")
     assert len(info) == 3
     by_name = {dict(k)["backstore"]: dict(k) for k in info}
     for hba, dev in (("fileio_0", "disk0"), ("iblock_2", "blk0"), ("rd_mcp_1", "rd0")):
         serial = values[f"target/core/{hba}/{dev}/wwn/vpd_unit_serial"].split(": ")[1]
         labels = by_name[dev]
-        assert labels["hba"] == hba
+        assert labels["core_hba"] == hba
         assert labels["serial"] == serial
         assert labels["vendor"] == "LIO-ORG"
         assert labels["product"] == dev
     # VPD 0x83 NAA designator: 6 | OUI 001405 | first 25 hex digits of the unit serial
-    assert by_name["disk0"]["wwn"] == "naa.6001405294326df4c714100b552bcd57"
-    assert by_name["blk0"]["wwn"] == "naa.6001405e5c45c33302d4ce08115290b3"
-    assert by_name["rd0"]["wwn"] == "naa.6001405ba26efc289e14b0989f02446a"
+    assert by_name["disk0"]["naa"] == "naa.6001405294326df4c714100b552bcd57"
+    assert by_name["blk0"]["naa"] == "naa.6001405e5c45c33302d4ce08115290b3"
+    assert by_name["rd0"]["naa"] == "naa.6001405ba26efc289e14b0989f02446a"
 
 
 def test_before_after_differences_match_stats_diff(tmp_path: Path) -> None:
@@ -237,13 +250,13 @@ def test_before_after_differences_match_stats_diff(tmp_path: Path) -> None:
         delta = int(new) - int(old)
         if m := LUN_STAT.fullmatch(rel):
             name, scale = LUN_METRIC[m["file"]]
-            labels = {"fabric": m["fabric"], "wwpn": m["wwn"], "tpgt": m["tpgt"], "lun": m["lun"]}
+            labels = {"fabric": m["fabric"], "target": m["wwn"], "tpgt": m["tpgt"], "lun": m["lun"]}
         elif m := BS_STAT.fullmatch(rel):
             name, scale = BS_METRIC[(m["group"], m["file"])]
             labels = {"backstore_type": TYPES[m["plugin"]], "backstore": m["dev"]}
         elif m := ACL_STAT.fullmatch(rel):
-            name, scale = ACL_METRIC[m["file"]]
-            labels = {"fabric": m["fabric"], "wwpn": m["wwn"], "tpgt": m["tpgt"]}
+            name, scale = ACL_LUN_METRIC[m["file"]]
+            labels = {"fabric": m["fabric"], "target": m["wwn"], "tpgt": m["tpgt"]}
             labels |= {"initiator": m["init"], "mapped_lun": m["m"]}
         else:
             unexported.append(rel)
@@ -255,18 +268,18 @@ def test_before_after_differences_match_stats_diff(tmp_path: Path) -> None:
     assert unexported and all("/fabric_statistics/" in u for u in unexported)
     # the headline numbers of the capture, spelled out
     disk0 = {"backstore_type": "fileio", "backstore": "disk0"}
-    assert before.value("fctarget_backstore_commands_total", **disk0) == 38
-    assert after.value("fctarget_backstore_commands_total", **disk0) == 63
-    assert after.value("fctarget_backstore_read_bytes_total", **disk0) == 16 * MIB
-    assert after.value("fctarget_backstore_write_bytes_total", **disk0) == 8 * MIB
+    assert before.value("fctarget_lio_backstore_commands_total", **disk0) == 38
+    assert after.value("fctarget_lio_backstore_commands_total", **disk0) == 63
+    assert after.value("fctarget_lio_backstore_read_bytes_total", **disk0) == 16 * MIB
+    assert after.value("fctarget_lio_backstore_write_bytes_total", **disk0) == 8 * MIB
 
 
 def test_help_says_the_kernel_counts_whole_mib(tmp_path: Path) -> None:
     s = scrape_dump(tmp_path, DUMP_AFTER)
     for name in (
-        "fctarget_lun_read_bytes",
-        "fctarget_lun_write_bytes",
-        "fctarget_backstore_read_bytes",
-        "fctarget_initiator_write_bytes",
+        "fctarget_lio_lun_read_bytes",
+        "fctarget_lio_lun_write_bytes",
+        "fctarget_lio_backstore_read_bytes",
+        "fctarget_lio_acl_write_bytes",
     ):
         assert "whole MiB" in s.helps[name]

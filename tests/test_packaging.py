@@ -22,7 +22,7 @@ UNIT = PACKAGING / "fctarget-exporter.service"
 DOC = REPO / "docs" / "security.md"
 MAX_EXPOSURE = 2.0
 
-# What `fctarget_lun_commands_total` must report for the real 6.1 dump (in_cmds per LUN).
+# What `fctarget_lio_lun_commands_total` must report for the real 6.1 dump (in_cmds per LUN).
 _IN_CMDS = re.compile(
     r"target/(?P<fabric>[^/]+)/(?P<wwn>[^/]+)/tpgt_(?P<tpgt>\d+)/lun/lun_(?P<lun>\d+)/statistics/scsi_tgt_port/in_cmds"
 )
@@ -131,13 +131,13 @@ def once_args(root: Path) -> list[str]:
 def check_lun_commands(stdout: str, expected: dict[tuple[str, str, str, str], int]) -> None:
     got = {}
     for m in re.finditer(
-        r'^fctarget_lun_commands_total\{fabric="([^"]+)",lun="(\d+)",tpgt="(\d+)",'
-        r'wwpn="([^"]+)"\} (\S+)$',
+        r'^fctarget_lio_lun_commands_total\{fabric="([^"]+)",lun="(\d+)",target="([^"]+)",'
+        r'tpgt="(\d+)"\} (\S+)$',
         stdout,
         re.M,
     ):
-        fabric, lun, tpgt, wwpn, value = m.groups()
-        got[(fabric, wwpn, tpgt, lun)] = int(float(value))
+        fabric, lun, target, tpgt, value = m.groups()
+        got[(fabric, target, tpgt, lun)] = int(float(value))
     assert got == expected
     assert 'fctarget_scrape_collector_success{collector="lio"} 1.0' in stdout
 

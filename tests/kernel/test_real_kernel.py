@@ -74,41 +74,41 @@ def rc(run: GuestRun, name: str) -> int:
 
 
 def lun_key(fabric: str, wwpn: str, lun: str) -> dict[str, str]:
-    return {"fabric": fabric, "wwpn": wwpn, "tpgt": "1", "lun": lun}
+    return {"fabric": fabric, "target": wwpn, "tpgt": "1", "lun": lun}
 
 
 # Every family the lio collector publishes; check_against_configfs verifies each one, and a
 # new family fails test_every_lio_series_equals_configfs until it is verified here too.
 LIO_FAMILIES = {
     "fctarget_lio_up",
-    "fctarget_tpg_enabled",
-    "fctarget_tpg_luns",
-    "fctarget_tpg_acls",
-    "fctarget_tpg_sessions",
-    "fctarget_lun_info",
-    "fctarget_lun_commands_total",
-    "fctarget_lun_read_bytes_total",
-    "fctarget_lun_write_bytes_total",
-    "fctarget_acl_info",
-    "fctarget_acl_mapped_luns",
-    "fctarget_session_active",
-    "fctarget_dynamic_session_info",
-    "fctarget_initiator_commands_total",
-    "fctarget_initiator_read_bytes_total",
-    "fctarget_initiator_write_bytes_total",
-    "fctarget_backstore_info",
-    "fctarget_backstore_size_bytes",
-    "fctarget_backstore_block_size_bytes",
-    "fctarget_backstore_enabled",
-    "fctarget_backstore_write_cache_enabled",
-    "fctarget_backstore_exported",
-    "fctarget_backstore_ports",
-    "fctarget_backstore_commands_total",
-    "fctarget_backstore_read_bytes_total",
-    "fctarget_backstore_write_bytes_total",
-    "fctarget_backstore_resets_total",
-    "fctarget_backstore_aborts_completed_total",
-    "fctarget_backstore_aborts_no_task_total",
+    "fctarget_lio_tpg_enabled",
+    "fctarget_lio_tpg_luns",
+    "fctarget_lio_tpg_acls",
+    "fctarget_lio_tpg_sessions",
+    "fctarget_lio_lun_info",
+    "fctarget_lio_lun_commands_total",
+    "fctarget_lio_lun_read_bytes_total",
+    "fctarget_lio_lun_write_bytes_total",
+    "fctarget_lio_acl_info",
+    "fctarget_lio_acl_mapped_luns",
+    "fctarget_lio_acl_session_active",
+    "fctarget_lio_dynamic_session_info",
+    "fctarget_lio_acl_commands_total",
+    "fctarget_lio_acl_read_bytes_total",
+    "fctarget_lio_acl_write_bytes_total",
+    "fctarget_lio_backstore_info",
+    "fctarget_lio_backstore_size_bytes",
+    "fctarget_lio_backstore_block_size_bytes",
+    "fctarget_lio_backstore_enabled",
+    "fctarget_lio_backstore_write_cache_enabled",
+    "fctarget_lio_backstore_exported",
+    "fctarget_lio_backstore_luns",
+    "fctarget_lio_backstore_commands_total",
+    "fctarget_lio_backstore_read_bytes_total",
+    "fctarget_lio_backstore_write_bytes_total",
+    "fctarget_lio_backstore_resets_total",
+    "fctarget_lio_backstore_aborts_completed_total",
+    "fctarget_lio_backstore_aborts_no_task_total",
 }
 
 
@@ -124,26 +124,26 @@ def check_against_configfs(
     """Every LIO series the exporter published equals the file it comes from; returns how many
     series were compared."""
     assert published & {n for n, _ in s} == published
-    lio = {n for n, _ in s if n in LIO_FAMILIES or n.startswith(("fctarget_tpg", "fctarget_lun"))}
+    lio = {n for n, _ in s if n in LIO_FAMILIES or n.startswith("fctarget_lio_")}
     assert lio <= LIO_FAMILIES, sorted(lio - LIO_FAMILIES)
     checked = 0
 
     def tpg_dir(lab: dict[str, str]) -> str:
-        return f"{CFS}/{lab['fabric']}/{lab['wwpn']}/tpgt_{lab['tpgt']}"
+        return f"{CFS}/{lab['fabric']}/{lab['target']}/tpgt_{lab['tpgt']}"
 
     assert get(s, "fctarget_lio_up") == 1
     checked += 1
     for name, group, fname in (
-        ("fctarget_lun_commands_total", "scsi_tgt_port", "in_cmds"),
-        ("fctarget_lun_read_bytes_total", "scsi_tgt_port", "read_mbytes"),
-        ("fctarget_lun_write_bytes_total", "scsi_tgt_port", "write_mbytes"),
+        ("fctarget_lio_lun_commands_total", "scsi_tgt_port", "in_cmds"),
+        ("fctarget_lio_lun_read_bytes_total", "scsi_tgt_port", "read_mbytes"),
+        ("fctarget_lio_lun_write_bytes_total", "scsi_tgt_port", "write_mbytes"),
     ):
         for lab, value in named(s, name):
             base = f"{tpg_dir(lab)}/lun/lun_{lab['lun']}"
             raw = int(cfs[f"{base}/statistics/{group}/{fname}"])
             assert value == (raw * MIB if "bytes" in name else raw), (name, lab)
             checked += 1
-    for lab, _ in named(s, "fctarget_lun_info"):
+    for lab, _ in named(s, "fctarget_lio_lun_info"):
         base = f"{tpg_dir(lab)}/lun/lun_{lab['lun']}"
         links = [v for k, v in cfs.items() if k.startswith(base + "/") and v.startswith("-> ")]
         assert len(links) == 1
@@ -154,14 +154,14 @@ def check_against_configfs(
         ), (lab, links)
         checked += 1
     hba_of = {}
-    for lab, _ in named(s, "fctarget_backstore_info"):
-        hba_of[lab["backstore"]] = lab["hba"]
-        dev = f"{CFS}/core/{lab['hba']}/{lab['backstore']}"
+    for lab, _ in named(s, "fctarget_lio_backstore_info"):
+        hba_of[lab["backstore"]] = lab["core_hba"]
+        dev = f"{CFS}/core/{lab['core_hba']}/{lab['backstore']}"
         serial = cfs[f"{dev}/wwn/vpd_unit_serial"].removeprefix("T10 VPD Unit Serial Number: ")
         assert lab["serial"] == serial
         # VPD 0x83 NAA IEEE Registered Extended: OUI 00:14:05, then the serial's hex digits
         # (target_core_spc.c, spc_gen_naa_6h_vendor_specific)
-        assert lab["wwn"] == "naa.6001405" + re.sub("[^0-9a-f]", "", serial)[:25]
+        assert lab["naa"] == "naa.6001405" + re.sub("[^0-9a-f]", "", serial)[:25]
         assert lab["vendor"] == cfs[f"{dev}/statistics/scsi_lu/vend"].strip()
         assert lab["product"] == cfs[f"{dev}/statistics/scsi_lu/prod"].strip()
         checked += 1
@@ -176,40 +176,43 @@ def check_against_configfs(
             assert "UDEV PATH: /dev/ram0" in info
             sizes[b] = ram0_bytes
     backstore_checks: list[tuple[str, Callable[[str, str], int]]] = [
-        ("fctarget_backstore_size_bytes", lambda d, b: sizes[b]),
-        ("fctarget_backstore_block_size_bytes", lambda d, b: int(cfs[f"{d}/attrib/block_size"])),
-        ("fctarget_backstore_enabled", lambda d, b: int(cfs[f"{d}/enable"])),
+        ("fctarget_lio_backstore_size_bytes", lambda d, b: sizes[b]),
         (
-            "fctarget_backstore_write_cache_enabled",
+            "fctarget_lio_backstore_block_size_bytes",
+            lambda d, b: int(cfs[f"{d}/attrib/block_size"]),
+        ),
+        ("fctarget_lio_backstore_enabled", lambda d, b: int(cfs[f"{d}/enable"])),
+        (
+            "fctarget_lio_backstore_write_cache_enabled",
             lambda d, b: int(cfs[f"{d}/attrib/emulate_write_cache"]),
         ),
         (
-            "fctarget_backstore_exported",
+            "fctarget_lio_backstore_exported",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_tgt_dev/status"] == "activated"),
         ),
-        ("fctarget_backstore_ports", lambda d, b: int(cfs[f"{d}/statistics/scsi_dev/ports"])),
+        ("fctarget_lio_backstore_luns", lambda d, b: int(cfs[f"{d}/statistics/scsi_dev/ports"])),
         (
-            "fctarget_backstore_commands_total",
+            "fctarget_lio_backstore_commands_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_lu/num_cmds"]),
         ),
         (
-            "fctarget_backstore_read_bytes_total",
+            "fctarget_lio_backstore_read_bytes_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_lu/read_mbytes"]) * MIB,
         ),
         (
-            "fctarget_backstore_write_bytes_total",
+            "fctarget_lio_backstore_write_bytes_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_lu/write_mbytes"]) * MIB,
         ),
         (
-            "fctarget_backstore_resets_total",
+            "fctarget_lio_backstore_resets_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_lu/resets"]),
         ),
         (
-            "fctarget_backstore_aborts_completed_total",
+            "fctarget_lio_backstore_aborts_completed_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_tgt_dev/aborts_complete"]),
         ),
         (
-            "fctarget_backstore_aborts_no_task_total",
+            "fctarget_lio_backstore_aborts_no_task_total",
             lambda d, b: int(cfs[f"{d}/statistics/scsi_tgt_dev/aborts_no_task"]),
         ),
     ]
@@ -219,9 +222,9 @@ def check_against_configfs(
             assert value == value_of(f"{CFS}/core/{hba_of[b]}/{b}", b), (name, lab)
             checked += 1
     for name, fname in (
-        ("fctarget_initiator_commands_total", "num_cmds"),
-        ("fctarget_initiator_read_bytes_total", "read_mbytes"),
-        ("fctarget_initiator_write_bytes_total", "write_mbytes"),
+        ("fctarget_lio_acl_commands_total", "num_cmds"),
+        ("fctarget_lio_acl_read_bytes_total", "read_mbytes"),
+        ("fctarget_lio_acl_write_bytes_total", "write_mbytes"),
     ):
         for lab, value in named(s, name):
             acl = f"{tpg_dir(lab)}/acls/{lab['initiator']}/"
@@ -235,40 +238,41 @@ def check_against_configfs(
         for wwpn in subdirs(cfs, f"{CFS}/{fabric}/", r"[^/]+")
         if f"{CFS}/{fabric}/{wwpn}/tpgt_1/" in cfs
     }
-    assert {(lab["fabric"], lab["wwpn"]) for lab, _ in named(s, "fctarget_tpg_luns")} == tpgs
+    assert {(lab["fabric"], lab["target"]) for lab, _ in named(s, "fctarget_lio_tpg_luns")} == tpgs
     # tcm_loop TPGs have no enable attribute: no series rather than a guess
     assert (
-        {(lab["fabric"], lab["wwpn"]) for lab, _ in named(s, "fctarget_tpg_enabled")}
+        {(lab["fabric"], lab["target"]) for lab, _ in named(s, "fctarget_lio_tpg_enabled")}
         == {t for t in tpgs if f"{CFS}/{t[0]}/{t[1]}/tpgt_1/enable" in cfs}
         == {ISCSI}
     )
-    for lab, value in named(s, "fctarget_tpg_enabled"):
+    for lab, value in named(s, "fctarget_lio_tpg_enabled"):
         assert value == int(cfs[f"{tpg_dir(lab)}/enable"])
         checked += 1
-    for lab, value in named(s, "fctarget_tpg_luns"):
+    for lab, value in named(s, "fctarget_lio_tpg_luns"):
         assert value == len(subdirs(cfs, f"{tpg_dir(lab)}/lun/", r"lun_\d+"))
         checked += 1
     acls = {}
-    for lab, value in named(s, "fctarget_tpg_acls"):
-        acls[(lab["fabric"], lab["wwpn"])] = subdirs(cfs, f"{tpg_dir(lab)}/acls/", r"[^/]+")
-        assert value == len(acls[(lab["fabric"], lab["wwpn"])])
+    for lab, value in named(s, "fctarget_lio_tpg_acls"):
+        acls[(lab["fabric"], lab["target"])] = subdirs(cfs, f"{tpg_dir(lab)}/acls/", r"[^/]+")
+        assert value == len(acls[(lab["fabric"], lab["target"])])
         checked += 1
     published_acls = {
-        (lab["fabric"], lab["wwpn"], lab["initiator"]) for lab, _ in named(s, "fctarget_acl_info")
+        (lab["fabric"], lab["target"], lab["initiator"])
+        for lab, _ in named(s, "fctarget_lio_acl_info")
     }
     assert published_acls == {(f, w, i) for (f, w), names in acls.items() for i in names}
     checked += len(published_acls)
-    for lab, value in named(s, "fctarget_acl_mapped_luns"):
+    for lab, value in named(s, "fctarget_lio_acl_mapped_luns"):
         assert value == len(subdirs(cfs, f"{tpg_dir(lab)}/acls/{lab['initiator']}/", r"lun_\d+"))
         checked += 1
     active: dict[tuple[str, str], int] = {}
-    for lab, value in named(s, "fctarget_session_active"):
+    for lab, value in named(s, "fctarget_lio_acl_session_active"):
         # iSCSI: the ACL's info file is the kernel's own word (lio_target_nacl_info_show)
         info = cfs[f"{tpg_dir(lab)}/acls/{lab['initiator']}/info"]
         assert value == int("No active iSCSI Session" not in info), (lab, info)
-        active[(lab["fabric"], lab["wwpn"])] = active.get((lab["fabric"], lab["wwpn"]), 0) + int(
-            value
-        )
+        active[(lab["fabric"], lab["target"])] = active.get(
+            (lab["fabric"], lab["target"]), 0
+        ) + int(value)
         checked += 1
     dynamic: dict[tuple[str, str], set[str]] = {}
     for fabric, wwpn in tpgs:
@@ -280,13 +284,13 @@ def check_against_configfs(
         }
     assert dynamic[LOOP], "tcm_loop has its nexus"
     published_dyn = {
-        (lab["fabric"], lab["wwpn"], lab["initiator"])
-        for lab, _ in named(s, "fctarget_dynamic_session_info")
+        (lab["fabric"], lab["target"], lab["initiator"])
+        for lab, _ in named(s, "fctarget_lio_dynamic_session_info")
     }
     assert published_dyn == {(f, w, i) for (f, w), names in dynamic.items() for i in names}
     checked += len(published_dyn)
-    for lab, value in named(s, "fctarget_tpg_sessions"):
-        key = (lab["fabric"], lab["wwpn"])
+    for lab, value in named(s, "fctarget_lio_tpg_sessions"):
+        key = (lab["fabric"], lab["target"])
         assert value == active.get(key, 0) + len(dynamic[key]), lab
         checked += 1
     return checked
@@ -329,37 +333,40 @@ def test_deltas_equal_the_io_done(guest: GuestRun) -> None:
     # dd: 8 MiB written + 16 read on the fileio LUN, 4 + 4 on the ramdisk, 8 + 16 over iSCSI
     for (fabric, wwpn), lun, wr, rd in ((LOOP, "0", 8, 16), (LOOP, "1", 4, 4), (ISCSI, "0", 8, 16)):
         k = lun_key(fabric, wwpn, lun)
-        assert delta("fctarget_lun_write_bytes_total", **k) == wr * MIB
-        assert delta("fctarget_lun_read_bytes_total", **k) == rd * MIB
-    assert delta("fctarget_lun_read_bytes_total", **lun_key(*LOOP, "2")) == 0
+        assert delta("fctarget_lio_lun_write_bytes_total", **k) == wr * MIB
+        assert delta("fctarget_lio_lun_read_bytes_total", **k) == rd * MIB
+    assert delta("fctarget_lio_lun_read_bytes_total", **lun_key(*LOOP, "2")) == 0
     # commands (NOTES.md): fileio 1 MiB per command, 8 W + 1 SYNCHRONIZE CACHE + 16 R; ramdisk
     # 4 + 4; iblock on brd 124 KiB commands, 72 W + 144 R
     for bs, cmds, wr, rd in (("disk0", 25, 8, 16), ("rd0", 8, 4, 4), ("blk0", 216, 8, 16)):
         t = {"fileio": "disk0", "ramdisk": "rd0", "block": "blk0"}
         kind = next(k for k, v in t.items() if v == bs)
-        assert delta("fctarget_backstore_commands_total", backstore=bs, backstore_type=kind) == cmds
         assert (
-            delta("fctarget_backstore_write_bytes_total", backstore=bs, backstore_type=kind)
+            delta("fctarget_lio_backstore_commands_total", backstore=bs, backstore_type=kind)
+            == cmds
+        )
+        assert (
+            delta("fctarget_lio_backstore_write_bytes_total", backstore=bs, backstore_type=kind)
             == wr * MIB
         )
         assert (
-            delta("fctarget_backstore_read_bytes_total", backstore=bs, backstore_type=kind)
+            delta("fctarget_lio_backstore_read_bytes_total", backstore=bs, backstore_type=kind)
             == rd * MIB
         )
-    assert delta("fctarget_lun_commands_total", **lun_key(*LOOP, "0")) == 25
-    assert delta("fctarget_lun_commands_total", **lun_key(*LOOP, "1")) == 8
-    assert delta("fctarget_lun_commands_total", **lun_key(*ISCSI, "0")) == 216
-    ini = {"fabric": ISCSI[0], "wwpn": ISCSI[1], "tpgt": "1", "initiator": INITIATOR}
-    assert delta("fctarget_initiator_commands_total", **ini) == 216
-    assert delta("fctarget_initiator_write_bytes_total", **ini) == 8 * MIB
-    assert delta("fctarget_initiator_read_bytes_total", **ini) == 16 * MIB
+    assert delta("fctarget_lio_lun_commands_total", **lun_key(*LOOP, "0")) == 25
+    assert delta("fctarget_lio_lun_commands_total", **lun_key(*LOOP, "1")) == 8
+    assert delta("fctarget_lio_lun_commands_total", **lun_key(*ISCSI, "0")) == 216
+    ini = {"fabric": ISCSI[0], "target": ISCSI[1], "tpgt": "1", "initiator": INITIATOR}
+    assert delta("fctarget_lio_acl_commands_total", **ini) == 216
+    assert delta("fctarget_lio_acl_write_bytes_total", **ini) == 8 * MIB
+    assert delta("fctarget_lio_acl_read_bytes_total", **ini) == 16 * MIB
 
 
 def test_backstore_wwn_is_what_the_initiator_sees(guest: GuestRun) -> None:
     # the kernel's SCSI disk on the initiator side reads VPD page 0x83 itself (sysfs wwid)
     wwid = dict(line.split(" ", 1) for line in (guest.out / "wwid.txt").read_text().splitlines())
     s = prom(guest, "once-after.prom")
-    wwn = {lab["backstore"]: lab["wwn"] for lab, _ in named(s, "fctarget_backstore_info")}
+    wwn = {lab["backstore"]: lab["naa"] for lab, _ in named(s, "fctarget_lio_backstore_info")}
     steps = (guest.out / "steps.log").read_text()
     disks = dict(re.findall(r"(LDISK0|LDISK1|IDISK)=/dev/(sd[a-z]+)", steps))
     assert wwid[disks["LDISK0"]] == wwn["disk0"]
@@ -382,15 +389,15 @@ def test_http_exporter_ran_cleanly(guest: GuestRun) -> None:
 
 
 def test_sessions_follow_login_and_logout(guest: GuestRun) -> None:
-    ini = {"fabric": ISCSI[0], "wwpn": ISCSI[1], "tpgt": "1", "initiator": INITIATOR}
-    assert get(prom(guest, "once-after.prom"), "fctarget_session_active", **ini) == 1
-    assert get(prom(guest, "http-1.prom"), "fctarget_session_active", **ini) == 1
+    ini = {"fabric": ISCSI[0], "target": ISCSI[1], "tpgt": "1", "initiator": INITIATOR}
+    assert get(prom(guest, "once-after.prom"), "fctarget_lio_acl_session_active", **ini) == 1
+    assert get(prom(guest, "http-1.prom"), "fctarget_lio_acl_session_active", **ini) == 1
     after = prom(guest, "http-3.prom")
-    assert get(after, "fctarget_session_active", **ini) == 0
-    assert get(after, "fctarget_acl_info", **ini) == 1  # the ACL stays configured
-    tpg = {"fabric": ISCSI[0], "wwpn": ISCSI[1], "tpgt": "1"}
-    assert get(after, "fctarget_tpg_sessions", **tpg) == 0
-    assert get(after, "fctarget_tpg_acls", **tpg) == 1
+    assert get(after, "fctarget_lio_acl_session_active", **ini) == 0
+    assert get(after, "fctarget_lio_acl_info", **ini) == 1  # the ACL stays configured
+    tpg = {"fabric": ISCSI[0], "target": ISCSI[1], "tpgt": "1"}
+    assert get(after, "fctarget_lio_tpg_sessions", **tpg) == 0
+    assert get(after, "fctarget_lio_tpg_acls", **tpg) == 1
     # the iSCSI ACL's info file is what says so in the kernel
     info = dump(guest, "configfs-logout.txt")[
         f"{CFS}/iscsi/{ISCSI[1]}/tpgt_1/acls/{INITIATOR}/info"
@@ -401,10 +408,10 @@ def test_sessions_follow_login_and_logout(guest: GuestRun) -> None:
 def test_lun_deleted_with_targetcli_disappears_without_error(guest: GuestRun) -> None:
     before, after = prom(guest, "http-3.prom"), prom(guest, "http-4.prom")
     k = lun_key(*LOOP, "2")
-    assert get(before, "fctarget_lun_commands_total", **k) is not None
+    assert get(before, "fctarget_lio_lun_commands_total", **k) is not None
     assert not [lab for (_, lab) in after if ("lun", "2") in lab and ("fabric", "loopback") in lab]
-    assert get(after, "fctarget_lun_commands_total", **lun_key(*LOOP, "1")) is not None
-    assert get(after, "fctarget_tpg_luns", fabric=LOOP[0], wwpn=LOOP[1], tpgt="1") == 2
+    assert get(after, "fctarget_lio_lun_commands_total", **lun_key(*LOOP, "1")) is not None
+    assert get(after, "fctarget_lio_tpg_luns", fabric=LOOP[0], target=LOOP[1], tpgt="1") == 2
     assert get(after, "fctarget_scrape_collector_success", collector="lio") == 1
 
 
@@ -417,7 +424,7 @@ def test_unprivileged_user_sees_what_root_sees(guest: GuestRun) -> None:
     lio = {
         k: v
         for k, v in root.items()
-        if k[0].startswith(("fctarget_lun_", "fctarget_backstore", "fctarget_initiator_"))
+        if k[0].startswith(("fctarget_lio_lun_", "fctarget_backstore", "fctarget_lio_acl_"))
     }
     assert lio
     assert {k: nobody.get(k) for k in lio} == lio  # configfs needs no privilege

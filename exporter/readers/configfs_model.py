@@ -1,0 +1,133 @@
+"""What the configfs reader (readers/configfs.py) returns: a frozen snapshot of <configfs>/target.
+
+Objects follow the configfs layout (drivers/target/target_core_fabric_configfs.c,
+target_core_configfs.c): fabrics hold targets, targets hold TPGs, TPGs hold LUNs and ACLs, ACLs
+hold mapped LUNs; backstores live under target/core. A field is None when its file could not be
+read (the problem is recorded) or does not exist on this kernel or fabric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from exporter.parsers import lio as p
+
+
+def _always(_name: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What to read: filters (applied before any file of a filtered object is opened) and the
+    optional statistics."""
+
+    target_ok: Callable[[str], bool] = _always  # called with the normalised target name
+    initiator_ok: Callable[[str], bool] = _always  # normalised initiator name
+    backstore_ok: Callable[[str], bool] = _always  # device directory name
+    initiator_stats: bool = True  # read acls/*/lun_*/statistics/scsi_auth_intr
+    # scsi_tgt_port/hs_in_cmds and scsi_port/busy_count: every kernel prints a constant 0
+    # (FIXME in target_core_stat.c), so they are read only on request.
+    zero_stats: bool = False
+    sysfs: str | None = None  # to size iblock backstores from <sysfs>/class/block/<dev>/size
+
+
+@dataclass
+class ReadCache:
+    """What one read learns for the next (kept by the collector; one read at a time)."""
+
+    lun_links: dict[str, str] = field(default_factory=dict)  # LUN dir -> its symlink's name
+
+
+@dataclass(frozen=True, slots=True)
+class LunPort:
+    """tpgt_T/lun/lun_N: one LUN of a TPG (a "port" in the SCSI MIB's terms)."""
+
+    lun: int
+    hba: str | None  # core HBA dir; None: no backstore linked (stats then fail with ENODEV)
+    dev: str | None
+    in_cmds: int | None
+    read_mbytes: int | None
+    write_mbytes: int | None
+    hs_in_cmds: int | None = None  # read only with ReadOptions.zero_stats
+    busy_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MappedLun:
+    """acls/<initiator>/lun_M: a LUN mapped to one initiator, with its scsi_auth_intr stats."""
+
+    mapped_lun: int
+    num_cmds: int | None
+    read_mbytes: int | None
+    write_mbytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    name: str  # the directory name as configfs spells it
+    session_active: bool | None  # None: cannot tell (no info file and no mapped LUN)
+    mapped_luns: tuple[MappedLun, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tpg:
+    tag: int
+    enabled: bool | None  # None: the fabric has no `enable` (loopback)
+    luns: tuple[LunPort, ...]
+    acls: tuple[Acl, ...]
+    dynamic_sessions: tuple[str, ...]  # initiator names as the kernel prints them
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    fabric: str
+    name: str  # as configfs spells it
+    target: str  # normalised (p.normalize_wwn): FC WWPNs in colon form, others as spelt
+    tpgs: tuple[Tpg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Backstore:
+    """target/core/<hba>/<dev>: one backstore device with its statistics."""
+
+    hba: str  # the core HBA directory (<plugin>_<index>), not an FC HBA
+    plugin: str
+    name: str
+    info: p.BackstoreInfo | None
+    size_bytes: int | None
+    enabled: bool | None
+    block_size: int | None
+    write_cache: bool | None
+    serial: str | None
+    company_id: int | None
+    vendor: str | None
+    product: str | None
+    num_cmds: int | None
+    read_mbytes: int | None
+    write_mbytes: int | None
+    resets: int | None
+    aborts_complete: int | None
+    aborts_no_task: int | None
+    exported: bool | None
+    luns: int | None  # statistics/scsi_dev/ports: the LUNs exporting the device
+
+    @property
+    def backstore_type(self) -> str:
+        return p.BACKSTORE_TYPES.get(self.plugin, self.plugin)
+
+    @property
+    def naa(self) -> str:
+        """VPD 0x83 NAA id; pscsi passes the real device's VPD through, so none is derived."""
+        if not self.serial or self.plugin == "pscsi":
+            return ""
+        cid = p.DEFAULT_COMPANY_ID if self.company_id is None else self.company_id
+        return p.naa_wwn(self.serial, cid)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigfsSnapshot:
+    present: bool  # target/ exists (configfs mounted and target_core_mod loaded)
+    targets: tuple[Target, ...] = ()
+    backstores: tuple[Backstore, ...] = ()
