@@ -6,8 +6,9 @@ their mapped LUNs, and the statistics target_core_stat.c keeps for each of them.
 
 A regular file cannot fail the way the kernel's session attributes do: an ACL whose initiator
 has no session has `scsi_att_intr_port/{port_ident,indx}` failing with ENODEV
-(target_stat_iport_*_show: `if (!se_sess) return -ENODEV`); here those two files are absent
-while the initiator is logged out, and present again after login.
+(target_stat_iport_*_show: `if (!se_sess) return -ENODEV`); here those two files are empty
+while the initiator is logged out (the exporter reads an empty port_ident as no session, as it
+reads ENODEV), and filled again after login.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ def write_mapped_stats(tree: Tree, port: Port, acl: Acl, m: Mapped) -> None:
 
 
 def write_session(tree: Tree, port: Port, acl: Acl, m: Mapped) -> None:
-    """port_ident / indx exist only while the initiator has a session (module docstring)."""
+    """port_ident / indx say something only while the initiator has a session (module docstring)."""
     sd = f"{mapped_dir(port, acl, m)}/statistics/scsi_att_intr_port"
     ident, indx = f"{sd}/port_ident", f"{sd}/indx"
     if acl.session:
@@ -215,8 +216,8 @@ def write_session(tree: Tree, port: Port, acl: Acl, m: Mapped) -> None:
         tree.put(ident, f"{acl.name}+i+\n")
         tree.put(indx, "0\n")
     else:
-        tree.unlink(ident)
-        tree.unlink(indx)
+        tree.put(ident, "")
+        tree.put(indx, "")
 
 
 def write_sessions(tree: Tree, port: Port, acl: Acl) -> None:
