@@ -41,7 +41,7 @@ def test_simulated_flaps_through_http(tmp_path: Path) -> None:
             assert got[f"fctarget_link_state_mismatch{{{lab}}}"] == 0
             assert got[f"fctarget_link_speed_bytes_per_second{{{lab}}}"] == pt.speed_gbit * 1e9 / 8
             # the exporter's link labels join the hba collector's port identity
-            info = [k for k in got if k.startswith("fctarget_port_info{")]
+            info = [k for k in got if k.startswith("fctarget_hba_info{")]
             assert any(f'pci="{pt.pci}"' in k and f'host="{pt.host}"' in k for k in info)
 
         sim.link_down(0)
