@@ -69,7 +69,7 @@ def test_scrape_matches_simulated_host(tmp_path: Path) -> None:
         info = [
             k
             for k in got
-            if k.startswith("fctarget_port_info{") and f'wwpn="{port.wwpn_colon}"' in k
+            if k.startswith("fctarget_hba_info{") and f'wwpn="{port.wwpn_colon}"' in k
         ]
         assert len(info) == 1
         assert f'pci="{port.pci}"' in info[0]
@@ -108,7 +108,7 @@ def test_demo_serves_joinable_irq_series() -> None:
         first = parse_samples(body.decode())
         assert first['fctarget_scrape_collector_success{collector="lio"}'] == 1
         irq = [k for k in first if k.startswith("fctarget_irq_interrupts_total{")]
-        ports = [k for k in first if k.startswith("fctarget_port_info{")]
+        ports = [k for k in first if k.startswith("fctarget_hba_info{")]
         assert irq
         assert ports
         # every IRQ series joins to a port by pci and host

@@ -20,10 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import fsread
 from exporter.collector import CollectorContext, Output
-from exporter.collectors import fc_host as mod
 from exporter.collectors.fc_host import FcHostCollector
 from exporter.encode import Encoder
 from exporter.logsetup import RateLimitedLog
+from exporter.parsers.pci import bdf_above_host
 from exporter.paths import HostPaths
 
 LOG = logging.getLogger("test.fc_host")
@@ -138,9 +138,6 @@ def test_identity_labels(tree: HostPaths) -> None:
         {
             **L6,
             "wwnn": "20:00:00:24:ff:31:4c:49",
-            "port_id": "0x000000",
-            "port_type": "Unknown",
-            "fabric_name": "",  # 0xffffffffffffffff: no switch
             "symbolic_name": "QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k",
             "system_hostname": "",  # no such file in this capture: empty, no error
             "supported_speeds": "4 Gbit, 8 Gbit, 16 Gbit",
@@ -150,15 +147,22 @@ def test_identity_labels(tree: HostPaths) -> None:
         {
             **L7,
             "wwnn": "20:00:00:24:ff:31:4c:48",
-            "port_id": "0x010200",
-            "port_type": "NPort (fabric via point-to-point)",
-            "fabric_name": "10:00:00:05:1e:0a:5b:01",
             "symbolic_name": "QLE2672 FW:v8.07.12 DVR:v10.02.07.900-k",
             "system_hostname": "",  # no such file in this capture: empty, no error
             "supported_speeds": "4 Gbit, 8 Gbit, 16 Gbit",
             "supported_classes": "Class 3",
             "tgtid_bind_type": "wwpn",  # "wwpn (World Wide Port Name)"
         },
+    ]
+    assert value(out, "fctarget_fc_host_port_id", L7) == 0x010200
+    assert value(out, "fctarget_fc_host_port_id", L6) == 0  # not logged in
+    # only the Online port has a fabric; host6 (Linkdown, fabric_name all ones) has none
+    assert series(out, "fctarget_fc_host_fabric_info") == [
+        {
+            **L7,
+            "fabric_name": "10:00:00:05:1e:0a:5b:01",
+            "port_type": "NPort (fabric via point-to-point)",
+        }
     ]
     assert value(out, "fctarget_fc_host_info", info[1]) == 1
     adapter = {
@@ -175,23 +179,28 @@ def test_identity_labels(tree: HostPaths) -> None:
 
 def test_state_speed_and_link(tree: HostPaths) -> None:
     out = scrape(make(tree))
-    assert value(out, "fctarget_fc_port_up", L7) == 1
-    assert value(out, "fctarget_fc_port_up", L6) == 0
+    assert value(out, "fctarget_fc_host_link_up", L7) == 1
+    assert value(out, "fctarget_fc_host_link_up", L6) == 0
     states7 = {
-        d["state"]: value(out, "fctarget_fc_port_state", d)
-        for d in series(out, "fctarget_fc_port_state")
+        d["state"]: value(out, "fctarget_fc_host_port_state", d)
+        for d in series(out, "fctarget_fc_host_port_state")
         if d["host"] == "host7"
     }
     assert len(states7) == 12  # every state scsi_transport_fc.c defines, so none is missed
     assert states7["Online"] == 1
     assert sum(v or 0 for v in states7.values()) == 1
-    assert value(out, "fctarget_fc_port_state", {**L6, "state": "Linkdown"}) == 1
-    assert value(out, "fctarget_fc_port_state", {**L6, "state": "Online"}) == 0
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L6) is None  # "unknown"
-    assert value(out, "fctarget_fc_host_link_state", {**L7, "state": "Link Up - F_Port"}) == 1
-    assert value(out, "fctarget_fc_host_link_state", {**L7, "state": "Link Down"}) == 0
-    assert value(out, "fctarget_fc_host_link_state", {**L6, "state": "Link Down"}) == 1
+    assert value(out, "fctarget_fc_host_port_state", {**L6, "state": "Linkdown"}) == 1
+    assert value(out, "fctarget_fc_host_port_state", {**L6, "state": "Online"}) == 0
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L7) == 2e9
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L6) is None  # "unknown"
+    topology7 = {
+        d["topology"]: value(out, "fctarget_fc_host_topology", d)
+        for d in series(out, "fctarget_fc_host_topology")
+        if d["host"] == "host7"
+    }
+    assert topology7 == {"Loop": 0, "FL_Port": 0, "N_Port to N_Port": 0, "F_Port": 1}
+    # host6 is "Link Down": no topology series at all
+    assert [d for d in series(out, "fctarget_fc_host_topology") if d["host"] == "host6"] == []
     assert value(out, "fctarget_fc_host_isp_aborts_total", L7) == 3
     assert value(out, "fctarget_fc_host_isp_aborts_total", L6) == 0
     assert value(out, "fctarget_fc_host_target_mode_active", L7) == 1
@@ -199,14 +208,14 @@ def test_state_speed_and_link(tree: HostPaths) -> None:
     assert value(out, "fctarget_fc_host_dev_loss_tmo_seconds", L7) == 30
     assert value(out, "fctarget_fc_host_npiv_vports_max", L7) == 254
     assert value(out, "fctarget_fc_host_npiv_vports_inuse", L7) == 0
-    assert value(out, "fctarget_qla2xxx_target_mode", {"mode": "disabled"}) == 1
-    assert value(out, "fctarget_qla2xxx_target_mode_enabled", {}) == 1
+    assert value(out, "fctarget_fc_host_qlini_mode_info", {"mode": "disabled"}) == 1
+    assert value(out, "fctarget_fc_host_qlini_mode_allows_target", {}) == 1
 
 
 def _expected_metric(name: str) -> tuple[str, float]:
     """The documented naming rule, written out independently of the code under test."""
     if name == "seconds_since_last_reset":
-        return "fctarget_fc_host_seconds_since_last_reset", 1.0
+        return "fctarget_fc_host_stats_reset_age_seconds", 1.0
     if name.endswith("_megabytes"):
         return "fctarget_fc_host_" + name[: -len("_megabytes")] + "_bytes_total", 2.0**20
     if name.endswith("_count"):
@@ -236,7 +245,7 @@ def test_every_statistics_file(tree: HostPaths, entries: dict[str, str]) -> None
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
     assert value(out, "fctarget_fc_host_tx_words_total", L7) == 0x2F1E0A5B6
     assert value(out, "fctarget_fc_host_fcp_input_bytes_total", L7) == 2 * 1048576
-    assert value(out, "fctarget_fc_host_seconds_since_last_reset", L7) == 0x4B2F1
+    assert value(out, "fctarget_fc_host_stats_reset_age_seconds", L7) == 0x4B2F1
     assert value(out, "fctarget_fc_host_fpin_li_link_failure_total", L7) == 2
     # all ones = not filled by qla2xxx: omitted, never 1.8e19
     assert value(out, "fctarget_fc_host_fc_xid_busy_total", L7) is None
@@ -250,7 +259,7 @@ def test_all_ones_snapshot_when_chip_down(tree: HostPaths) -> None:
     host6 = [n for (n, lbl) in samples(out) if dict(lbl).get("host") == "host6"]
     stat_names = {n for n in host6 if n.endswith("_total") and "isp_aborts" not in n}
     assert stat_names == set()
-    assert value(out, "fctarget_fc_host_seconds_since_last_reset", L6) is None
+    assert value(out, "fctarget_fc_host_stats_reset_age_seconds", L6) is None
     # the snapshot was taken: its age is there, so "no counters" reads as "not available"
     assert value(out, "fctarget_fc_host_stats_age_seconds", L6) == 0
     assert out.errors == []
@@ -259,7 +268,9 @@ def test_all_ones_snapshot_when_chip_down(tree: HostPaths) -> None:
 def test_unknown_statistics_file_is_exported(tmp_path: Path, entries: dict[str, str]) -> None:
     entries[f"{FC7}/statistics/fc_future_widget_count"] = "0x2a\\n"
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert value(out, "fctarget_fc_host_fc_future_widget_total", L7) == 42
+    other = {**L7, "file": "fc_future_widget_count"}
+    assert value(out, "fctarget_fc_host_other_statistic_total", other) == 42
+    assert series(out, "fctarget_fc_host_other_statistic_total") == [other]
     assert out.errors == []
 
 
@@ -268,7 +279,7 @@ def test_exposition_and_help(tree: HostPaths) -> None:
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families["fctarget_fc_host_lip"].type == "counter"
     assert "initiator I/O only" in families["fctarget_fc_host_fcp_input_requests"].documentation
-    assert families["fctarget_fc_host_seconds_since_last_reset"].type == "gauge"
+    assert families["fctarget_fc_host_stats_reset_age_seconds"].type == "gauge"
     assert "fctarget_fc_host_lip_total{" in text
 
 
@@ -280,7 +291,7 @@ def test_promtool_accepts_every_family(tmp_path: Path, entries: dict[str, str]) 
         ["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60, check=False
     )
     assert (check.returncode, check.stdout, check.stderr) == (0, b"", b"")
-    assert b"fctarget_fc_host_new_fpin_thing_total{" in body
+    assert b'fctarget_fc_host_other_statistic_total{file="new-fpin_thing_count"' in body
 
 
 # ------------------------------------------------------------------------- bad input
@@ -301,19 +312,20 @@ def test_missing_optional_attributes(tmp_path: Path, entries: dict[str, str]) ->
     out = scrape(make(build_tree(tmp_path, entries)))
     assert out.errors == []  # an attribute the driver does not provide is not a failure
     info = next(d for d in series(out, "fctarget_fc_host_info") if d["host"] == "host7")
-    assert info["symbolic_name"] == "" and info["fabric_name"] == ""
-    assert info["port_id"] == "0x010200"
-    assert value(out, "fctarget_fc_port_up", L7) is None
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) is None
-    assert [d for d in series(out, "fctarget_fc_host_link_state") if d["host"] == "host7"] == []
+    assert info["symbolic_name"] == ""
+    assert value(out, "fctarget_fc_host_port_id", L7) == 0x010200
+    assert series(out, "fctarget_fc_host_fabric_info") == []  # port_state unknown: not Online
+    assert value(out, "fctarget_fc_host_link_up", L7) is None
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L7) is None
+    assert [d for d in series(out, "fctarget_fc_host_topology") if d["host"] == "host7"] == []
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
-    assert value(out, "fctarget_fc_port_up", L6) == 0
+    assert value(out, "fctarget_fc_host_link_up", L6) == 0
 
 
 def test_speed_falls_back_to_qla_port_speed(tmp_path: Path, entries: dict[str, str]) -> None:
     del entries[f"{FC7}/speed"]
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L7) == 2e9
     assert out.errors == []
 
 
@@ -322,11 +334,11 @@ def test_missing_port_name_is_an_error_but_costs_only_the_label(
 ) -> None:
     del entries[f"{FC7}/port_name"]
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert any("host7:port_name" in e for e in out.errors)
+    assert any("host7/port_name" in e for e in out.errors)
     no_wwpn = {**L7, "wwpn": ""}
-    assert value(out, "fctarget_fc_port_up", no_wwpn) == 1
+    assert value(out, "fctarget_fc_host_link_up", no_wwpn) == 1
     assert value(out, "fctarget_fc_host_lip_total", no_wwpn) == 4
-    assert value(out, "fctarget_fc_port_up", L6) == 0
+    assert value(out, "fctarget_fc_host_link_up", L6) == 0
 
 
 def test_unreadable_attribute_eisdir(tmp_path: Path, entries: dict[str, str]) -> None:
@@ -334,12 +346,12 @@ def test_unreadable_attribute_eisdir(tmp_path: Path, entries: dict[str, str]) ->
     paths = build_tree(tmp_path, entries)
     (tmp_path / "sys" / FC7 / "port_state").mkdir()  # reading it fails with EISDIR
     out = scrape(make(paths))
-    assert out.errors == ["fc_host:host7:port_state:EISDIR"]
-    assert value(out, "fctarget_fc_port_up", L7) is None
-    assert series(out, "fctarget_fc_port_state") == [
-        d for d in series(out, "fctarget_fc_port_state") if d["host"] == "host6"
+    assert out.errors == ["fc_host:host7/port_state:EISDIR"]
+    assert value(out, "fctarget_fc_host_link_up", L7) is None
+    assert series(out, "fctarget_fc_host_port_state") == [
+        d for d in series(out, "fctarget_fc_host_port_state") if d["host"] == "host6"
     ]
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) == 2e9
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L7) == 2e9
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
 
 
@@ -348,7 +360,7 @@ def test_unreadable_statistics_file(tmp_path: Path, entries: dict[str, str]) -> 
     paths = build_tree(tmp_path, entries)
     (tmp_path / "sys" / FC7 / "statistics" / "lip_count").mkdir()
     out = scrape(make(paths))
-    assert out.errors == ["fc_host:host7:statistics/lip_count:EISDIR"]
+    assert out.errors == ["fc_host:host7/statistics/lip_count:EISDIR"]
     assert value(out, "fctarget_fc_host_lip_total", L7) is None
     assert value(out, "fctarget_fc_host_nos_total", L7) == 2
     assert value(out, "fctarget_fc_host_tx_frames_total", L7) == 0x1A2B3C4
@@ -359,9 +371,9 @@ def test_unlistable_statistics_directory(tmp_path: Path, entries: dict[str, str]
         del entries[k]
     entries[f"{FC7}/statistics"] = "not a directory\\n"  # listing it fails with ENOTDIR
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert out.errors == ["fc_host:host7:statistics:ENOTDIR"]
+    assert out.errors == ["fc_host:host7/statistics:ENOTDIR"]
     assert value(out, "fctarget_fc_host_stats_age_seconds", L7) is None
-    assert value(out, "fctarget_fc_port_up", L7) == 1
+    assert value(out, "fctarget_fc_host_link_up", L7) == 1
     assert value(out, "fctarget_fc_host_stats_age_seconds", L6) == 0
 
 
@@ -369,7 +381,7 @@ def test_unlistable_class_directory(tmp_path: Path) -> None:
     (tmp_path / "sys" / "class").mkdir(parents=True)
     (tmp_path / "sys" / "class" / "fc_host").write_text("")
     out = scrape(make(HostPaths(sysfs=str(tmp_path / "sys"))))
-    assert out.errors == ["fc_host:list:ENOTDIR"]
+    assert out.errors == ["fc_host:class/fc_host:ENOTDIR"]
 
 
 def test_statistics_enoent_means_driver_has_none(tmp_path: Path, entries: dict[str, str]) -> None:
@@ -381,7 +393,7 @@ def test_statistics_enoent_means_driver_has_none(tmp_path: Path, entries: dict[s
     assert out.errors == []
     assert value(out, "fctarget_fc_host_lip_total", L7) is None
     assert value(out, "fctarget_fc_host_stats_age_seconds", L7) is None
-    assert value(out, "fctarget_fc_port_up", L7) == 1
+    assert value(out, "fctarget_fc_host_link_up", L7) == 1
 
 
 def test_garbage_values(tmp_path: Path, entries: dict[str, str]) -> None:
@@ -391,26 +403,27 @@ def test_garbage_values(tmp_path: Path, entries: dict[str, str]) -> None:
     entries[f"{SCSI7}/total_isp_aborts"] = "three\\n"
     out = scrape(make(build_tree(tmp_path, entries)))
     assert sorted(out.errors) == [
-        "fc_host:host7:port_id:garbage",
-        "fc_host:host7:speed:garbage",
-        "fc_host:host7:statistics/tx_frames:garbage",
-        "fc_host:host7:total_isp_aborts:garbage",
+        "fc_host:host7/port_id:parse",
+        "fc_host:host7/speed:parse",
+        "fc_host:host7/statistics/tx_frames:parse",
+        "fc_host:host7/total_isp_aborts:parse",
     ]
-    info = next(d for d in series(out, "fctarget_fc_host_info") if d["host"] == "host7")
-    assert info["port_id"] == "" and info["port_type"] == "NPort (fabric via point-to-point)"
-    assert value(out, "fctarget_fc_port_speed_bytes_per_second", L7) is None
+    assert value(out, "fctarget_fc_host_port_id", L7) is None
+    (fabric,) = series(out, "fctarget_fc_host_fabric_info")
+    assert fabric["port_type"] == "NPort (fabric via point-to-point)"
+    assert value(out, "fctarget_fc_host_speed_bytes_per_second", L7) is None
     assert value(out, "fctarget_fc_host_tx_frames_total", L7) is None
     assert value(out, "fctarget_fc_host_isp_aborts_total", L7) is None
     assert value(out, "fctarget_fc_host_rx_frames_total", L7) == 0x2B3C4D5
-    assert value(out, "fctarget_fc_port_up", L7) == 1
+    assert value(out, "fctarget_fc_host_link_up", L7) == 1
 
 
 def test_unknown_port_state_is_not_missed(tmp_path: Path, entries: dict[str, str]) -> None:
     entries[f"{FC7}/port_state"] = "Hibernating\\n"
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert value(out, "fctarget_fc_port_state", {**L7, "state": "Hibernating"}) == 1
-    assert value(out, "fctarget_fc_port_state", {**L7, "state": "Online"}) == 0
-    assert value(out, "fctarget_fc_port_up", L7) == 0
+    assert value(out, "fctarget_fc_host_port_state", {**L7, "state": "Hibernating"}) == 1
+    assert value(out, "fctarget_fc_host_port_state", {**L7, "state": "Online"}) == 0
+    assert value(out, "fctarget_fc_host_link_up", L7) == 0
 
 
 def test_host_vanishes_mid_scrape(
@@ -429,7 +442,7 @@ def test_host_vanishes_mid_scrape(
     out = scrape(make(tree))
     assert out.errors == []
     assert {d["host"] for d in series(out, "fctarget_fc_host_info")} == {"host6"}
-    assert value(out, "fctarget_fc_port_up", L6) == 0
+    assert value(out, "fctarget_fc_host_link_up", L6) == 0
 
 
 def _collect_as_nobody(sysfs: str) -> dict[str, Any]:
@@ -473,28 +486,28 @@ def test_eacces_as_unprivileged_user(entries: dict[str, str]) -> None:
     finally:
         shutil.rmtree(root)
     assert sorted(result["errors"]) == [
-        "fc_host:host7:port_state:EACCES",
-        "fc_host:host7:statistics/lip_count:EACCES",
+        "fc_host:host7/port_state:EACCES",
+        "fc_host:host7/statistics/lip_count:EACCES",
     ]
     got = {(n, frozenset(lbl.items())): v for n, lbl, v in result["samples"]}
-    assert ("fctarget_fc_port_up", frozenset(L7.items())) not in got
+    assert ("fctarget_fc_host_link_up", frozenset(L7.items())) not in got
     assert ("fctarget_fc_host_lip_total", frozenset(L7.items())) not in got
     assert got[("fctarget_fc_host_nos_total", frozenset(L7.items()))] == 2
-    assert got[("fctarget_fc_port_speed_bytes_per_second", frozenset(L7.items()))] == 2e9
-    assert got[("fctarget_fc_port_up", frozenset(L6.items()))] == 0
+    assert got[("fctarget_fc_host_speed_bytes_per_second", frozenset(L7.items()))] == 2e9
+    assert got[("fctarget_fc_host_link_up", frozenset(L6.items()))] == 0
 
 
 def test_qlini_mode_enabled_means_no_target_mode(tmp_path: Path, entries: dict[str, str]) -> None:
     entries["module/qla2xxx/parameters/qlini_mode"] = "enabled\\n"
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert value(out, "fctarget_qla2xxx_target_mode", {"mode": "enabled"}) == 1
-    assert value(out, "fctarget_qla2xxx_target_mode_enabled", {}) == 0
+    assert value(out, "fctarget_fc_host_qlini_mode_info", {"mode": "enabled"}) == 1
+    assert value(out, "fctarget_fc_host_qlini_mode_allows_target", {}) == 0
 
 
 def test_qla2xxx_not_loaded(tmp_path: Path, entries: dict[str, str]) -> None:
     del entries["module/qla2xxx/parameters/qlini_mode"]
     out = scrape(make(build_tree(tmp_path, entries)))
-    assert series(out, "fctarget_qla2xxx_target_mode") == []
+    assert series(out, "fctarget_fc_host_qlini_mode_info") == []
     assert out.errors == []
 
 
@@ -506,19 +519,22 @@ def test_npiv_vport_resolves_to_physical_function(tmp_path: Path, entries: dict[
     entries[f"{vdev}/fc_host/host9/port_state"] = "Online\\n"
     out = scrape(make(build_tree(tmp_path, entries)))
     l9 = {"pci": "0000:83:00.1", "host": "host9", "wwpn": "21:00:00:00:00:00:00:09"}
-    assert value(out, "fctarget_fc_port_up", l9) == 1
+    assert value(out, "fctarget_fc_host_link_up", l9) == 1
     assert out.errors == []
 
 
 def test_pci_from_device_path() -> None:
-    f = mod.pci_from_device_path
+    f = bdf_above_host
     assert f("/sys/devices/pci0000:80/0000:80:03.0/0000:83:00.1/host7/fc_host/host7", "host7") == (
         "0000:83:00.1"
     )
     assert f("/sys/devices/pci0001:00/0001:00:02.0/0001:05:00.0/host3/fc_host/host3", "host3") == (
         "0001:05:00.0"
     )
-    assert f("/sys/devices/virtual/net/eth0/host2/fc_host/host2", "host2") == ""
+    # FCoE: the SCSI host hangs off a netdev of the NIC's function
+    fcoe = "/sys/devices/pci0000:00/0000:00:03.0/0000:05:00.0/net/eth2/ctlr_0/host5/fc_host/host5"
+    assert f(fcoe, "host5") == "0000:05:00.0"
+    assert f("/sys/devices/virtual/net/eth0/host2/fc_host/host2", "host2") is None
 
 
 # ------------------------------------------------------------------------- statistics cache
@@ -551,7 +567,7 @@ def test_stats_min_interval_serves_cache(
     reads = _count_stat_reads(monkeypatch)
     c = make(tree, interval=5.0)
     clock = FakeClock()
-    c.clock = clock
+    c.stats.clock = clock
     lip = tmp_path / "sys" / FC7 / "statistics" / "lip_count"
 
     out = scrape(c)
@@ -567,7 +583,7 @@ def test_stats_min_interval_serves_cache(
     assert len(reads) == first_reads  # no mailbox commands inside the interval
     assert value(out, "fctarget_fc_host_lip_total", L7) == 4
     assert value(out, "fctarget_fc_host_stats_age_seconds", L7) == 3.0
-    assert value(out, "fctarget_fc_port_up", L7) == 1  # attributes are still read every scrape
+    assert value(out, "fctarget_fc_host_link_up", L7) == 1  # attributes are still read every scrape
 
     clock.t += 2.0
     out = scrape(c)
@@ -579,8 +595,8 @@ def test_stats_min_interval_serves_cache(
 def test_cached_failure_still_fails_the_scrape(tmp_path: Path, entries: dict[str, str]) -> None:
     entries[f"{FC7}/statistics/tx_frames"] = "lots\\n"
     c = make(build_tree(tmp_path, entries), interval=60.0)
-    assert scrape(c).errors == ["fc_host:host7:statistics/tx_frames:garbage"]
-    assert scrape(c).errors == ["fc_host:host7:statistics/tx_frames:garbage"]
+    assert scrape(c).errors == ["fc_host:host7/statistics/tx_frames:parse"]
+    assert scrape(c).errors == ["fc_host:host7/statistics/tx_frames:parse"]
 
 
 def test_cache_is_per_port(tree: HostPaths, tmp_path: Path) -> None:

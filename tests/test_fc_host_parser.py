@@ -70,9 +70,10 @@ def test_fabric_name() -> None:
 
 
 def test_port_id() -> None:
-    assert p.parse_port_id("0x010200\n") == "0x010200"
-    assert p.parse_port_id("0x0A0B0C\n") == "0x0a0b0c"
-    assert p.parse_port_id("0x000000\n") == "0x000000"
+    assert p.parse_port_id("0x010200\n") == 0x010200
+    assert p.parse_port_id("0x0A0B0C\n") == 0x0A0B0C
+    assert p.parse_port_id("0x000000\n") == 0  # not logged in
+    assert p.parse_port_id("0xffffff\n") == 2**24 - 1
     for bad in ("0x10200\n", "010200\n", "0x01020g\n", ""):
         with pytest.raises(ValueError):
             p.parse_port_id(bad)
@@ -114,13 +115,19 @@ def test_port_state_real_world_sample() -> None:
     assert set(values) <= set(p.PORT_STATES)
 
 
-def test_link_state() -> None:
-    for s in p.LINK_STATES:
-        assert p.parse_link_state(s + "\n") == s
-    # lpfc prints its link_state over several lines; it collapses to one label value
-    assert p.parse_link_state("Link Up - Ready:\n   Fabric\n") == "Link Up - Ready: Fabric"
-    with pytest.raises(ValueError):
-        p.parse_link_state("\n")
+def test_link_topology() -> None:
+    # qla_attr.c qla2x00_link_state_show(): "Link Up - " + the topology, else no topology
+    for t in p.TOPOLOGIES:
+        assert p.parse_link_topology(f"Link Up - {t}\n") == t
+    assert p.TOPOLOGIES == ("Loop", "FL_Port", "N_Port to N_Port", "F_Port")
+    assert p.parse_link_topology("Link Down\n") is None
+    assert p.parse_link_topology("Unknown Link State\n") is None
+    assert p.parse_link_topology("Link Up\n") is None  # fnic: no topology
+    # a multi-line variant collapses to one label value
+    assert p.parse_link_topology("Link Up - Ready:\n   Fabric\n") == "Ready: Fabric"
+    for bad in ("\n", "Link Up -\x00\n"):
+        with pytest.raises(ValueError):
+            p.parse_link_topology(bad)
 
 
 def test_int_and_text() -> None:
@@ -174,35 +181,42 @@ def test_active_mode() -> None:
         p.parse_active_mode("Both\n")
 
 
-def test_stat_spec_generic_rule() -> None:
-    assert p.stat_spec("lip_count") == p.StatSpec("fctarget_fc_host_lip", True, 1.0)
-    assert p.stat_spec("tx_frames") == p.StatSpec("fctarget_fc_host_tx_frames", True, 1.0)
-    assert p.stat_spec("fcp_input_megabytes") == p.StatSpec(
-        "fctarget_fc_host_fcp_input_bytes", True, 1048576.0
+def test_statistics_families_follow_the_naming_rule() -> None:
+    from exporter.catalogue.fc_host import STATISTICS
+
+    def name(f: str) -> tuple[str, str, float]:
+        st = STATISTICS[f]
+        return st.metric.name, st.metric.kind, st.scale
+
+    assert name("lip_count") == ("fctarget_fc_host_lip", "counter", 1.0)
+    assert name("tx_frames") == ("fctarget_fc_host_tx_frames", "counter", 1.0)
+    assert name("fcp_input_megabytes") == ("fctarget_fc_host_fcp_input_bytes", "counter", 2.0**20)
+    assert name("seconds_since_last_reset") == (
+        "fctarget_fc_host_stats_reset_age_seconds",
+        "gauge",
+        1.0,
     )
-    assert p.stat_spec("seconds_since_last_reset") == p.StatSpec(
-        "fctarget_fc_host_seconds_since_last_reset", False, 1.0
-    )
-    assert (
-        p.stat_spec("fpin_li_link_failure_count").metric == "fctarget_fc_host_fpin_li_link_failure"
-    )
-    # a file this exporter has never heard of still becomes a valid metric name
-    assert p.stat_spec("new-thing_count").metric == "fctarget_fc_host_new_thing"
-    with pytest.raises(ValueError):
-        p.stat_spec("reset_statistics")
+    assert name("fpin_li_link_failure_count")[0] == "fctarget_fc_host_fpin_li_link_failure"
+    assert len(STATISTICS) == 51  # scsi_transport_fc.c 6.1: 31 statistics + 20 FPIN
+    assert "reset_statistics" not in STATISTICS and "reset_statistics" in p.STATS_SKIP
 
 
 def test_fcp_help_says_initiator_only() -> None:
-    for name in ("fcp_input_requests", "fcp_output_megabytes", "fcp_control_requests"):
-        assert "initiator I/O only" in p.stat_help(name)
-        assert "LIO" in p.stat_help(name)
-    assert "statistics/some_new_counter" in p.stat_help("some_new_counter")
+    from exporter.catalogue.fc_host import STATISTICS
+
+    for f in ("fcp_input_requests", "fcp_output_megabytes", "fcp_control_requests"):
+        doc = STATISTICS[f].metric.help
+        assert "initiator I/O only" in doc and "fctarget_lio_lun_*" in doc
+        assert f"statistics/{f}" in doc
+    assert "FPIN statistic fpin_cn_clear" in STATISTICS["fpin_cn_clear"].metric.help
 
 
 def test_kernel_tables_agree() -> None:
-    """One statistics table: every HELP entry and every never-filled qla2xxx statistic is a file
-    of fc_statistics_attrs[]; the named port states are in the kernel's name table."""
-    assert set(p.STATS_HELP) <= set(p.FC_STAT_FILES)
+    """One statistics table: every declared statistic and every never-filled qla2xxx statistic
+    is a file of fc_statistics_attrs[]; the named port states are in the kernel's name table."""
+    from exporter.catalogue.fc_host import STATISTICS
+
+    assert set(STATISTICS) <= set(p.FC_STAT_FILES)
     assert set(p.FC_STAT_FILES).isdisjoint(p.STATS_SKIP)
     assert p.QLA2XXX_UNFILLED_STATS.issubset(p.FC_STAT_FILES)
     assert {p.PORT_STATE_ONLINE, p.PORT_STATE_LINKDOWN} <= set(p.PORT_STATES)

@@ -67,7 +67,7 @@ def stat_files(sim: SimulatedHost, i: int) -> dict[str, int]:
 
 def metric_for(name: str) -> str:
     if name == "seconds_since_last_reset":
-        return "fctarget_fc_host_seconds_since_last_reset"
+        return "fctarget_fc_host_stats_reset_age_seconds"
     if name.endswith("_megabytes"):
         return f"fctarget_fc_host_{name.removesuffix('_megabytes')}_bytes_total"
     return f"fctarget_fc_host_{name.removesuffix('_count')}_total"
@@ -86,12 +86,12 @@ def test_values_equal_the_simulated_files(sim: SimulatedHost) -> None:
             else:
                 scale = 2**20 if name.endswith("_megabytes") else 1
                 assert got[key] == raw * scale, name
-        assert got[("fctarget_fc_port_up", labels(sim, i))] == 1
-        assert got[("fctarget_fc_port_speed_bytes_per_second", labels(sim, i))] == (
+        assert got[("fctarget_fc_host_link_up", labels(sim, i))] == 1
+        assert got[("fctarget_fc_host_speed_bytes_per_second", labels(sim, i))] == (
             sim.port(i).speed_gbit * 1e9 / 8
         )
         assert got[("fctarget_fc_host_target_mode_active", labels(sim, i))] == 1
-    assert got[("fctarget_qla2xxx_target_mode_enabled", frozenset())] == 1
+    assert got[("fctarget_fc_host_qlini_mode_allows_target", frozenset())] == 1
 
 
 def test_link_down_and_flap(sim: SimulatedHost) -> None:
@@ -103,29 +103,30 @@ def test_link_down_and_flap(sim: SimulatedHost) -> None:
     sim.link_down(0)
     got, out = scrape(c)
     assert out.errors == []
-    assert got[("fctarget_fc_port_up", labels(sim, 0))] == 0
-    assert got[("fctarget_fc_port_state", labels(sim, 0, state="Linkdown"))] == 1
-    assert got[("fctarget_fc_port_state", labels(sim, 0, state="Online"))] == 0
-    assert ("fctarget_fc_port_speed_bytes_per_second", labels(sim, 0)) not in got
-    assert got[("fctarget_fc_host_link_state", labels(sim, 0, state="Link Down"))] == 1
+    assert got[("fctarget_fc_host_link_up", labels(sim, 0))] == 0
+    assert got[("fctarget_fc_host_port_state", labels(sim, 0, state="Linkdown"))] == 1
+    assert got[("fctarget_fc_host_port_state", labels(sim, 0, state="Online"))] == 0
+    assert ("fctarget_fc_host_speed_bytes_per_second", labels(sim, 0)) not in got
+    assert [k for k in got if k[0] == "fctarget_fc_host_topology" and k[1] >= labels(sim, 0)] == []
     assert got[link_failures] == before[link_failures] + 1
-    assert got[("fctarget_fc_port_up", labels(sim, 1))] == 1  # the other port is untouched
+    assert got[("fctarget_fc_host_link_up", labels(sim, 1))] == 1  # the other port is untouched
 
     sim.flap(1)
     got, _ = scrape(c)
     assert got[lip] == before[lip] + 1
-    assert got[("fctarget_fc_port_up", labels(sim, 1))] == 1
+    assert got[("fctarget_fc_host_link_up", labels(sim, 1))] == 1
 
     sim.link_up(0)
     got, _ = scrape(c)
-    assert got[("fctarget_fc_port_up", labels(sim, 0))] == 1
-    assert got[("fctarget_fc_host_link_state", labels(sim, 0, state="Link Up - F_Port"))] == 1
+    assert got[("fctarget_fc_host_link_up", labels(sim, 0))] == 1
+    assert got[("fctarget_fc_host_topology", labels(sim, 0, topology="F_Port"))] == 1
+    assert got[("fctarget_fc_host_topology", labels(sim, 0, topology="Loop"))] == 0
 
 
 def test_counters_grow_with_traffic_and_cache_holds_them(sim: SimulatedHost) -> None:
     clock = [100.0]
     c = collector(sim, interval=5.0)
-    c.clock = lambda: clock[0]
+    c.stats.clock = lambda: clock[0]
     key = ("fctarget_fc_host_rx_frames_total", labels(sim, 0))
     first, _ = scrape(c)
     sim.advance(30.0)

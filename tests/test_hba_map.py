@@ -1,4 +1,5 @@
-"""The PCI / SCSI host / FC port / NUMA map on real-layout sysfs trees (symlinks as in /sys)."""
+"""readers/pci.py: the PCI / SCSI host / FC port / NUMA map on real-layout sysfs trees (symlinks
+as in /sys)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter import hba_map
-from exporter.hba_map import (
-    HbaMapCache,
-    IrqOwner,
-    discover_functions,
-    load_map,
-    scan_layout,
-)
 from exporter.parsers.pci import (
     bdf_above_host,
     is_bdf,
@@ -29,6 +21,15 @@ from exporter.parsers.pci import (
     parse_numa_node,
 )
 from exporter.paths import HostPaths
+from exporter.readers.pci import (
+    HbaMapCache,
+    IrqOwner,
+    QlaPort,
+    discover_functions,
+    load_map,
+    qla2xxx_ports,
+    scan_layout,
+)
 
 QLA_VERSION = "10.02.07.900-k"
 
@@ -146,15 +147,10 @@ def test_two_ports_full_values(tmp_path: Path) -> None:
     assert (h.name, h.number) == ("host7", 7)
     assert h.wwpn == "21:00:00:24:ff:31:4c:48"
     assert h.wwnn == "20:00:00:24:ff:31:4c:48"
-    assert (h.model, h.firmware_version, h.driver_version) == (
-        "QLE2672",
-        "8.07.12 (d0d5)",
-        QLA_VERSION,
-    )
-    assert m.module_version == QLA_VERSION
     assert m.topology.cpus == (0, 1, 2, 3)
     assert m.topology.cpu_node == {0: 0, 1: 0, 2: 1, 3: 1}
-    assert m.host(8) is not None and m.host(8)[0].pci == "0000:83:00.1"  # type: ignore[index]
+    hit = m.host(8)
+    assert hit is not None and hit[0].pci == "0000:83:00.1"
     assert m.host(9) is None
 
 
@@ -213,8 +209,8 @@ def test_missing_optional_values_are_not_problems(tmp_path: Path) -> None:
     m = load_map(paths)
     assert m.problems == ()
     assert m.functions[0].numa_node == -1
-    assert m.functions[0].hosts[0].driver_version == "9.9-k"  # module/qla2xxx/version
-    assert m.topology.cpus == () and not m.topology.known  # fixture root: no psutil fallback
+    assert m.functions[0].hosts[0].wwpn == "00:00:00:00:00:00:00:21"
+    assert m.topology.cpus == () and not m.topology.known  # no node or cpu/online files
 
 
 def test_unreadable_and_garbage_values_are_problems(tmp_path: Path) -> None:
@@ -225,10 +221,10 @@ def test_unreadable_and_garbage_values_are_problems(tmp_path: Path) -> None:
     (dev / "host7/fc_host/host7/port_name").write_text("garbage\n")
     Path(paths.sys("devices/system/node/node0/cpulist")).write_text("0-x\n")
     m = load_map(paths)
-    assert sorted(k for k, _ in m.problems) == [
-        "hba_map:node_cpulist",
-        "hba_map:numa_node",
-        "hba_map:port_name",
+    assert sorted(p.key for p in m.problems) == [
+        "pci:0000:83:00.0/numa_node:EISDIR",
+        "pci:host7/port_name:parse",
+        "pci:node0/cpulist:parse",
     ]
     h = m.functions[0].hosts[0]
     assert h.wwpn == "" and h.wwnn == "20:00:00:24:ff:31:4c:48"
@@ -316,20 +312,17 @@ def test_uevent_monitor_invalidates_on_real_kernel_event() -> None:
     assert cache._observer is None
 
 
-def test_udev_enumeration_matches_sysfs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """pyudev discovery on this machine's real /sys, for a driver that is bound here."""
-    monkeypatch.setattr(hba_map, "UDEV_DB", str(tmp_path))
-    drivers = "/sys/bus/pci/drivers"
-    name = next(
-        d
-        for d in sorted(os.listdir(drivers))
-        if any(is_bdf(e) for e in os.listdir(os.path.join(drivers, d)))
+def test_qla2xxx_ports_for_the_kmsg_collector(tmp_path: Path) -> None:
+    """Every SCSI host of every qla2xxx function (other drivers' functions left out)."""
+    extra = Port("0000:83:00.0", 9, "0x1", "0x2")  # a second SCSI host on one function
+    paths = build(tmp_path, Tree([PORT_B, PORT_A]))
+    add_host(tmp_path / "sys", Path(paths.sys("bus/pci/devices/0000:83:00.0")), extra)
+    assert qla2xxx_ports(paths) == (
+        QlaPort("0000:83:00.0", 7, "host7"),
+        QlaPort("0000:83:00.0", 9, "host9"),
+        QlaPort("0000:83:00.1", 8, "host8"),
     )
-    want = sorted(e for e in os.listdir(os.path.join(drivers, name)) if is_bdf(e))
-    assert hba_map.udev_functions(name) == want
-    assert hba_map.udev_functions("no-such-driver") == []
-    monkeypatch.setattr(hba_map, "UDEV_DB", str(tmp_path / "absent"))
-    assert hba_map.udev_functions(name) is None
+    assert qla2xxx_ports(HostPaths(sysfs=str(tmp_path / "absent"))) == ()
 
 
 @settings(max_examples=300)

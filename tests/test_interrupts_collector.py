@@ -31,7 +31,8 @@ Series = set[tuple[str, tuple[tuple[str, str], ...], float]]
 
 
 def ctx(paths: HostPaths) -> CollectorContext:
-    return CollectorContext(paths, argparse.Namespace(), LOG, RateLimitedLog(LOG))
+    args = argparse.Namespace(hba_refresh_interval=60.0)
+    return CollectorContext(paths, args, LOG, RateLimitedLog(LOG))
 
 
 def series(out: Output) -> Series:
@@ -84,15 +85,17 @@ def expected_legacy() -> Series:
         for kind, cpus in (("allowed", allowed), ("effective", effective)):
             if cpus:
                 want.add(("fctarget_irq_affinity_cpus", (*base, ("kind", kind)), sizes[cpus]))
-        info = (
-            *base,
-            ("action", f"qla2xxx ({vector})"),
-            ("chip", "IR-PCI-MSI"),
-            ("allowed_cpus", allowed),
-            ("effective_cpus", effective),
-        )
+        info = (*base, ("action", f"qla2xxx ({vector})"), ("chip", "IR-PCI-MSI"))
         want.add(("fctarget_irq_info", info, 1))
-    return want
+        if effective:
+            want.add(("fctarget_irq_effective_cpu", base, int(effective.split("-")[0])))
+    return want | CPUS
+
+
+# devices/system/node: node0 = CPUs 0-1, node1 = CPUs 2-3
+CPUS: Series = {
+    ("fctarget_irq_cpu_info", (("cpu", str(c)), ("numa_node", str(c // 2))), 1) for c in range(4)
+}
 
 
 def test_interrupts_exact_series_legacy_two_ports(tmp_path: Path) -> None:
@@ -108,41 +111,36 @@ def test_hba_exact_series(tmp_path: Path) -> None:
     out = Output("hba", RateLimitedLog(LOG))
     HbaCollector(ctx(paths)).collect_blocking(out)
     assert out.errors == []
-    common = (
-        ("model", "QLE2672"),
-        ("firmware_version", "8.07.12 (d0d5)"),
-        ("driver_version", "10.02.07.900-k"),
-    )
     assert series(out) == {
         (
-            "fctarget_port_info",
+            "fctarget_hba_info",
             (
                 ("pci", "0000:04:00.0"),
                 ("host", "host3"),
                 ("wwpn", "21:00:00:24:ff:31:4c:48"),
                 ("wwnn", "20:00:00:24:ff:31:4c:48"),
                 ("numa_node", "0"),
-                *common,
             ),
             1,
         ),
         (
-            "fctarget_port_info",
+            "fctarget_hba_info",
             (
                 ("pci", "0000:04:00.1"),
                 ("host", "host4"),
                 ("wwpn", "21:00:00:24:ff:31:4c:49"),
                 ("wwnn", "20:00:00:24:ff:31:4c:49"),
                 ("numa_node", "1"),
-                *common,
             ),
             1,
         ),
-        *(
-            ("fctarget_cpu_info", (("cpu", str(c)), ("numa_node", str(c // 2))), 1)
-            for c in range(4)
-        ),
     }
+
+
+def test_cpu_info_is_served_by_interrupts(tmp_path: Path) -> None:
+    out = Output("interrupts", RateLimitedLog(LOG))
+    InterruptsCollector(ctx(legacy_tree(tmp_path))).collect_blocking(out)
+    assert {s for s in series(out) if s[0] == "fctarget_irq_cpu_info"} == CPUS
 
 
 def test_modern_names_unmapped_and_shared_intx(tmp_path: Path) -> None:
@@ -199,8 +197,8 @@ def test_missing_proc_interrupts_fails_only_this_collector(tmp_path: Path) -> No
     (tmp_path / "proc" / "interrupts").unlink()
     out = Output("interrupts", RateLimitedLog(LOG))
     InterruptsCollector(ctx(paths)).collect_blocking(out)
-    assert out.errors == ["interrupts:read"]
-    assert series(out) == set()
+    assert out.errors == ["interrupts:proc/interrupts:ENOENT"]
+    assert series(out) == CPUS  # the CPU topology does not come from /proc/interrupts
 
 
 def test_garbage_proc_interrupts(tmp_path: Path) -> None:
@@ -208,8 +206,8 @@ def test_garbage_proc_interrupts(tmp_path: Path) -> None:
     (tmp_path / "proc" / "interrupts").write_bytes(b"\x00\xff garbage\n 1: 2 3\n")
     out = Output("interrupts", RateLimitedLog(LOG))
     InterruptsCollector(ctx(paths)).collect_blocking(out)
-    assert out.errors == ["interrupts:parse"]
-    assert series(out) == set()
+    assert out.errors == ["interrupts:proc/interrupts:parse"]
+    assert series(out) == CPUS
 
 
 def test_unreadable_affinity_costs_only_its_series(tmp_path: Path) -> None:
@@ -224,29 +222,21 @@ def test_unreadable_affinity_costs_only_its_series(tmp_path: Path) -> None:
     out = Output("interrupts", RateLimitedLog(LOG))
     InterruptsCollector(ctx(paths)).collect_blocking(out)
     assert sorted(out.errors) == [
-        "interrupts:effective_affinity_list:parse",
-        "interrupts:malformed",
-        "interrupts:smp_affinity_list",
+        "interrupts:irq/74/smp_affinity_list:EISDIR",
+        "interrupts:irq/75/effective_affinity_list:parse",
+        "interrupts:proc/interrupts:malformed",
     ]
     want = expected_legacy()
+    b74, b75 = irq_series(*A, 74, "default"), irq_series(*A, 75, "rsp_q")
     lost = {
-        s
-        for s in want
-        if (s[0] == "fctarget_irq_affinity_cpus" and ("irq", "74") in s[1] and "allowed" in s[1][4])
-        or (
-            s[0] == "fctarget_irq_affinity_cpus"
-            and ("irq", "75") in s[1]
-            and "effective" in s[1][4]
-        )
-        or (s[0] == "fctarget_irq_info" and s[1][2][1] in ("74", "75"))
+        ("fctarget_irq_affinity_cpus", (*b74, ("kind", "allowed")), 4),
+        ("fctarget_irq_affinity_cpus", (*b75, ("kind", "effective")), 1),
+        ("fctarget_irq_effective_cpu", b75, 1),
     }
-    assert len(lost) == 4
-    got = series(out)
-    assert want - lost <= got
-    infos = {s[1][2][1]: s[1] for s in got if s[0] == "fctarget_irq_info"}
-    assert dict(infos["74"])["allowed_cpus"] == "" and dict(infos["74"])["effective_cpus"] == "0"
-    assert dict(infos["75"])["effective_cpus"] == "" and dict(infos["75"])["allowed_cpus"] == "0-3"
-    assert len(got) == len(want) - len(lost) + 2  # the two info rows with an empty cpu list
+    assert lost <= want
+    # only the series built from the bad files are gone; 74's effective CPU is still there
+    assert series(out) == want - lost
+    assert ("fctarget_irq_effective_cpu", b74, 0) in want
 
 
 def test_scrape_exposition_is_valid(tmp_path: Path) -> None:

@@ -67,14 +67,18 @@ def check(sim: SimulatedHost) -> None:
     for name, want in expected(sim).items():
         assert rows(out, name) == want, name
     info = rows(out, "fctarget_irq_info")
+    effective_cpu = rows(out, "fctarget_irq_effective_cpu")
     assert len(info) == sum(len(p.vectors) for p in sim.ports)
     by_irq = {key[2]: key for key in info}
     for v in sim.vectors():
         key = by_irq[str(v.irq)]
         assert key[4] == v.name
+        assert len(key) == 6  # pci, host, irq, vector, action, chip: no CPU lists
         d = Path(sim.paths.proc("irq", str(v.irq)))
-        assert key[6] == (d / "smp_affinity_list").read_text().strip()
-        assert key[7] == (d / "effective_affinity_list").read_text().strip()
+        effective = (d / "effective_affinity_list").read_text().strip()
+        first = int(effective.split(",")[0].split("-")[0])
+        assert effective_cpu[key[:4]] == first
+    assert len(effective_cpu) == len(info)
 
 
 VARIANTS = [(names, shape) for names in ("modern", "legacy") for shape in ("3.x", "6.1", "6.18")]
@@ -116,7 +120,6 @@ def test_hba_ports_and_cpus(tmp_path: Path) -> None:
     assert out.errors == []
     want: Rows = {}
     for port in sim.ports:
-        sh = Path(sim.paths.sys("class", "scsi_host", port.host))
         want[
             (
                 port.pci,
@@ -124,11 +127,10 @@ def test_hba_ports_and_cpus(tmp_path: Path) -> None:
                 port.wwpn_colon,
                 ":".join(f"{port.wwnn:016x}"[i : i + 2] for i in range(0, 16, 2)),
                 str(port.node),
-                (sh / "model_name").read_text().strip(),
-                (sh / "fw_version").read_text().strip(),
-                (sh / "driver_version").read_text().strip(),
             )
         ] = 1
-    assert rows(out, "fctarget_port_info") == want
-    cpus = rows(out, "fctarget_cpu_info")
+    assert rows(out, "fctarget_hba_info") == want
+    assert "fctarget_irq_cpu_info" not in out.families  # served by interrupts
+    out = collect(sim, InterruptsCollector)
+    cpus = rows(out, "fctarget_irq_cpu_info")
     assert cpus == {(str(c), str(n)): 1 for n, node in enumerate(sim.node_cpus) for c in node}

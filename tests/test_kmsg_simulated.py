@@ -39,7 +39,7 @@ def test_simulated_flaps_through_http(tmp_path: Path) -> None:
             assert got[f'fctarget_kmsg_link_events_total{{event="isp_abort",{lab}}}'] == 0
             assert got[f"fctarget_kmsg_link_up{{{lab}}}"] == 1
             # the exporter's link labels join the hba collector's port identity
-            info = [k for k in got if k.startswith("fctarget_port_info{")]
+            info = [k for k in got if k.startswith("fctarget_hba_info{")]
             assert any(f'pci="{pt.pci}"' in k and f'host="{pt.host}"' in k for k in info)
 
         sim.link_down(0)

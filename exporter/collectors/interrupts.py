@@ -1,36 +1,52 @@
-"""qla2xxx interrupt counts per CPU, their NUMA locality, and IRQ affinity.
+"""qla2xxx interrupt counts per CPU, their NUMA locality, IRQ affinity, and the CPU -> NUMA map.
 
-Sources: /proc/interrupts (kernel/irq/proc.c show_interrupts), /proc/irq/N/smp_affinity_list and
-effective_affinity_list (kernel/irq/proc.c; the hex-mask files when the list files are absent),
-and the HBA map (exporter/hba_map.py) for the PCI function, SCSI host and NUMA node of each IRQ.
+Reads through exporter/readers/procirq.py (/proc/interrupts, /proc/irq/N/*) and the HBA map of
+exporter/readers/pci.py (the PCI function, SCSI host and NUMA node of each IRQ).
 """
 
 from __future__ import annotations
 
-import errno
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from exporter import fsread
-from exporter.collector import CollectorContext, Output, ThreadedCollector, register
-from exporter.collectors.hba import refresh_interval, report_problems
-from exporter.hba_map import HbaMap, HbaMapCache, IrqOwner, shared_cache
-from exporter.parsers.cpulist import format_cpulist, parse_cpulist, parse_cpumask
-from exporter.parsers.interrupts import Interrupts, parse_interrupts, qla2xxx_vectors
-
-LABELS = ["pci", "host", "irq", "vector"]
+from exporter.catalogue import interrupts as C
+from exporter.collector import CollectorContext, Family, Output, SnapshotCollector, register
+from exporter.collectors.hba import HbaOptions, hba_map
+from exporter.parsers.interrupts import Interrupts, IrqLine, QlaVector, qla2xxx_vectors
+from exporter.readers import procirq
+from exporter.readers.pci import HbaMap, HbaMapCache, IrqOwner, shared_cache
+from exporter.readers.problems import Problems
 
 
 def _mentions_qla2xxx(line: str) -> bool:
     return "qla2xxx" in line
 
 
+@dataclass(frozen=True)
+class IrqSnapshot:
+    interrupts: Interrupts | None  # None: /proc/interrupts unreadable
+    affinity: Mapping[int, procirq.Affinity]  # of the IRQs with a qla2xxx vector
+    hmap: HbaMap
+
+
+@dataclass
+class _Families:
+    total: Family
+    remote: Family
+    affinity: Family
+    info: Family
+    effective_cpu: Family
+
+
 @register
-class InterruptsCollector(ThreadedCollector):
+class InterruptsCollector(SnapshotCollector[IrqSnapshot]):
     name = "interrupts"
-    description = "qla2xxx IRQs: interrupts per CPU, off-NUMA-node share, affinity"
+    description = "qla2xxx IRQs: interrupts per CPU, off-NUMA-node share, affinity; CPU NUMA map"
 
     def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
-        self.cache: HbaMapCache = shared_cache(ctx.paths, refresh_interval(ctx.args))
+        options = HbaOptions.from_args(ctx.args)
+        self.cache: HbaMapCache = shared_cache(ctx.paths, options.refresh_interval)
 
     async def start(self) -> None:
         self.cache.start_watching()
@@ -38,107 +54,63 @@ class InterruptsCollector(ThreadedCollector):
     async def stop(self) -> None:
         self.cache.stop_watching()
 
-    def _affinity(self, out: Output, irq: int, kind: str) -> tuple[int, ...] | None:
-        """CPUs in /proc/irq/N/<kind>_list (or the <kind> mask); None when the kernel has none."""
-        for name, parse in ((f"{kind}_list", parse_cpulist), (kind, parse_cpumask)):
-            path = self.ctx.paths.proc("irq", str(irq), name)
-            try:
-                text = fsread.read_text(path)
-            except OSError as exc:
-                if exc.errno == errno.ENOENT:
-                    continue  # older kernel, or the IRQ went away since /proc/interrupts
-                out.error(f"interrupts:{name}", f"{path}: {exc.strerror or exc}")
-                return None
-            try:
-                return parse(text)
-            except ValueError as exc:
-                out.error(f"interrupts:{name}:parse", f"{path}: {exc}")
-                return None
-        return None
+    def read(self, problems: Problems) -> IrqSnapshot:
+        paths = self.ctx.paths
+        # Only qla2xxx lines are parsed; everything else on the host is skipped unparsed.
+        parsed = procirq.read_interrupts(paths, problems, _mentions_qla2xxx)
+        affinity = {
+            line.irq: procirq.read_affinity(paths, line.irq, problems)
+            for line in (parsed.lines if parsed is not None else ())
+            if qla2xxx_vectors(line)
+        }
+        return IrqSnapshot(parsed, affinity, hba_map(self.cache, problems))
 
-    def collect_blocking(self, out: Output) -> None:
-        path = self.ctx.paths.proc("interrupts")
-        try:
-            text = fsread.read_text(path, fsread.MAX_LARGE_FILE)
-        except OSError as exc:
-            out.error("interrupts:read", f"{path}: {exc.strerror or exc}")
-            return
-        try:
-            # Only qla2xxx lines are parsed; everything else on the host is skipped unparsed.
-            parsed = parse_interrupts(text, keep=_mentions_qla2xxx)
-        except ValueError as exc:
-            out.error("interrupts:parse", f"{path}: {exc}")
-            return
-        if parsed.malformed:
-            out.error(
-                "interrupts:malformed",
-                f"{path}: {len(parsed.malformed)} unparsable IRQ lines, first "
-                f"{parsed.malformed[0]!r}",
+    def emit(self, snapshot: IrqSnapshot, out: Output) -> None:
+        if snapshot.interrupts is not None:
+            fams = _Families(
+                out.family(C.INTERRUPTS),
+                out.family(C.REMOTE_NUMA_INTERRUPTS),
+                out.family(C.AFFINITY_CPUS),
+                out.family(C.INFO),
+                out.family(C.EFFECTIVE_CPU),
             )
-        hmap = self.cache.get()
-        report_problems(out, hmap)
-        self.emit(out, parsed, hmap)
+            cpus = snapshot.interrupts.cpus
+            none = procirq.Affinity(None, None)
+            for line in snapshot.interrupts.lines:
+                aff = snapshot.affinity.get(line.irq, none)
+                _emit_line(fams, snapshot.hmap, cpus, line, aff)
+        cpu_info = out.family(C.CPU_INFO)
+        topo = snapshot.hmap.topology
+        for cpu in topo.cpus:
+            cpu_info.add([str(cpu), str(topo.node_of(cpu))], 1)
 
-    def emit(self, out: Output, parsed: Interrupts, hmap: HbaMap) -> None:
-        total = out.counter(
-            "fctarget_irq_interrupts_total",
-            "Interrupts of a qla2xxx vector handled per CPU (/proc/interrupts). CPUs that "
-            "have handled none of this IRQ are omitted; an absent series means 0.",
-            [*LABELS, "cpu"],
-        )
-        remote = out.counter(
-            "fctarget_irq_remote_numa_interrupts_total",
-            "Interrupts of a qla2xxx vector handled on CPUs outside the HBA's NUMA node. Only "
-            "when both the HBA's node and the CPU topology are known.",
-            LABELS,
-        )
-        affinity = out.gauge(
-            "fctarget_irq_affinity_cpus",
-            "Number of CPUs in the IRQ's affinity: kind=allowed (/proc/irq/N/smp_affinity_list) "
-            "or effective (effective_affinity_list).",
-            [*LABELS, "kind"],
-        )
-        info = out.info(
-            "fctarget_irq_info",
-            "A qla2xxx IRQ: action name and chip as /proc/interrupts prints them, and its "
-            "allowed and effective CPU lists.",
-            [*LABELS, "action", "chip", "allowed_cpus", "effective_cpus"],
-        )
-        topo = hmap.topology
-        for line in parsed.lines:
-            vectors = qla2xxx_vectors(line)
-            if not vectors:
-                continue
-            allowed = self._affinity(out, line.irq, "smp_affinity")
-            effective = self._affinity(out, line.irq, "effective_affinity")
-            per_cpu = [(c, n) for c, n in zip(parsed.cpus, line.counts, strict=True) if n]
-            irq = str(line.irq)
-            seen: set[tuple[str, str]] = set()
-            for v in vectors:
-                owners = hmap.owners(line.irq, v.host_no) or (
-                    IrqOwner("", f"host{v.host_no}" if v.host_no is not None else "", -1, "none"),
-                )
-                for o in owners:
-                    if (o.pci, o.host) in seen:
-                        continue  # two actions of one driver on a shared line: count the IRQ once
-                    seen.add((o.pci, o.host))
-                    labels = [o.pci, o.host, irq, v.vector]
-                    for cpu, count in per_cpu:
-                        total.add([*labels, str(cpu)], count)
-                    if o.numa_node >= 0 and topo.known:
-                        far = sum(n for c, n in per_cpu if topo.node_of(c) not in (-1, o.numa_node))
-                        remote.add(labels, far)
-                    if allowed is not None:
-                        affinity.add([*labels, "allowed"], len(allowed))
-                    if effective is not None:
-                        affinity.add([*labels, "effective"], len(effective))
-                    info.add(
-                        [
-                            *labels,
-                            v.action,
-                            line.chip,
-                            format_cpulist(allowed) if allowed is not None else "",
-                            format_cpulist(effective) if effective is not None else "",
-                        ],
-                        1,
-                    )
+
+def _owners(hmap: HbaMap, line: IrqLine, v: QlaVector) -> tuple[IrqOwner, ...]:
+    host = f"host{v.host_no}" if v.host_no is not None else ""
+    return hmap.owners(line.irq, v.host_no) or (IrqOwner("", host, -1, "none"),)
+
+
+def _emit_line(
+    f: _Families, hmap: HbaMap, cpus: tuple[int, ...], line: IrqLine, aff: procirq.Affinity
+) -> None:
+    topo = hmap.topology
+    per_cpu = [(c, n) for c, n in zip(cpus, line.counts, strict=True) if n]
+    seen: set[tuple[str, str]] = set()
+    for v in qla2xxx_vectors(line):
+        for o in _owners(hmap, line, v):
+            if (o.pci, o.host) in seen:
+                continue  # two actions of one driver on a shared line: count the IRQ once
+            seen.add((o.pci, o.host))
+            labels = [o.pci, o.host, str(line.irq), v.vector]
+            for cpu, count in per_cpu:
+                f.total.add([*labels, str(cpu)], count)
+            if o.numa_node >= 0 and topo.known:
+                far = sum(n for c, n in per_cpu if topo.node_of(c) not in (-1, o.numa_node))
+                f.remote.add(labels, far)
+            if aff.allowed is not None:
+                f.affinity.add([*labels, "allowed"], len(aff.allowed))
+            if aff.effective is not None:
+                f.affinity.add([*labels, "effective"], len(aff.effective))
+            f.info.add([*labels, v.action, line.chip], 1)
+            if aff.effective:
+                f.effective_cpu.add(labels, aff.effective[0])

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from exporter.catalogue import kmsg as cat
 from exporter.collector import Collector, CollectorContext, Output, register
-from exporter.hba_map import shared_cache
 from exporter.parsers.qla2xxx_links import LinksSnapshot, LinkTracker, PortKey
 from exporter.parsers.qla2xxx_log import EVENTS
 from exporter.paths import HostPaths
+from exporter.readers import pci
 from exporter.readers.kmsg import OBJECT, FollowerConfig, KmsgFollower, KmsgState
 from exporter.readers.problems import Problems
 
@@ -27,9 +27,11 @@ QlaPorts = Mapping[str, tuple[int, ...]]
 
 
 def qla2xxx_ports(paths: HostPaths) -> QlaPorts:
-    """The qla2xxx ports sysfs knows, from the HBA map (blocking: run in a worker thread)."""
-    hba = shared_cache(paths).get()
-    return {fn.pci: tuple(sorted(h.number for h in fn.hosts)) for fn in hba.functions}
+    """The qla2xxx ports sysfs knows, by PCI function (blocking: run in a worker thread)."""
+    ports: dict[str, list[int]] = {}
+    for port in pci.qla2xxx_ports(paths):
+        ports.setdefault(port.pci, []).append(port.host_number)
+    return {bdf: tuple(numbers) for bdf, numbers in ports.items()}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 # qla2xxx memsets its fc_host_statistics to -1 before filling what it supports (qla_attr.c
 # qla2x00_get_fc_host_stats); the whole snapshot is all ones when the chip is down.
 ALL_ONES = 0xFFFF_FFFF_FFFF_FFFF
-U64_MAX = ALL_ONES
 
 # scsi_transport_fc.c fc_statistics_attrs[] (6.1), in kernel order (KERNEL-FORMATS.md 4.2);
 # the directory also holds the write-only `reset_statistics`.
@@ -129,15 +128,10 @@ PORT_TYPES: tuple[str, ...] = (
     "NPIV VPORT",
 )
 
-# qla_attr.c qla2x00_link_state_show().
-LINK_STATES: tuple[str, ...] = (
-    "Link Down",
-    "Unknown Link State",
-    "Link Up - Loop",
-    "Link Up - FL_Port",
-    "Link Up - N_Port to N_Port",
-    "Link Up - F_Port",
-)
+# qla_attr.c qla2x00_link_state_show(): "Link Up - " and one of these (ISP_CFG_NL, _FL, _N, _F;
+# an unknown current_topology prints "Loop"); otherwise "Link Down" or "Unknown Link State".
+LINK_UP_PREFIX = "Link Up - "
+TOPOLOGIES: tuple[str, ...] = ("Loop", "FL_Port", "N_Port to N_Port", "F_Port")
 
 # qla_target.c MODULE_PARM_DESC(qlini_mode ...); QLA_TGT_MODE_ENABLED() is
 # `ql2x_ini_mode != QLA2XXX_INI_MODE_ENABLED`: every mode but "enabled" lets ports run as targets.
@@ -172,7 +166,7 @@ def parse_u64(text: str, what: str = "value") -> int:
         return int(m.group(1), 16)
     if _DEC_RE.match(value):
         n = int(value)
-        if n > U64_MAX:
+        if n > ALL_ONES:
             raise ValueError(f"{what}: {value} exceeds 64 bits")
         return n
     raise ValueError(f"{what}: not a counter: {value[:40]!r}")
@@ -186,7 +180,7 @@ def parse_statistic(text: str, what: str = "statistic") -> int | None:
 
 def format_wwn(n: int) -> str:
     """64-bit WWN as 8 colon-separated lowercase bytes (docs/DESIGN.md label convention)."""
-    if not 0 <= n <= U64_MAX:
+    if not 0 <= n <= ALL_ONES:
         raise ValueError(f"WWN {n:#x} out of range")
     h = f"{n:016x}"
     return ":".join(h[i : i + 2] for i in range(0, 16, 2))
@@ -213,13 +207,13 @@ def parse_fabric_name(text: str) -> str | None:
     return format_wwn(n)
 
 
-def parse_port_id(text: str) -> str:
-    """`port_id` `0x%06x` (domain, area, AL_PA), kept in that form, lowercase."""
+def parse_port_id(text: str) -> int:
+    """`port_id` `0x%06x`: the 24-bit FC address (domain, area, AL_PA); 0 while not logged in."""
     value = _one_line(text, "port_id").strip()
     m = _PORT_ID_RE.match(value)
     if not m:
         raise ValueError(f"port_id: expected 0x and 6 hex digits: {value[:40]!r}")
-    return "0x" + m.group(1).lower()
+    return int(m.group(1), 16)
 
 
 def parse_name(text: str, what: str) -> str:
@@ -296,12 +290,14 @@ def parse_int(text: str, what: str) -> int:
         raise ValueError(f"{what}: not an integer: {value[:40]!r}") from None
 
 
-def parse_link_state(text: str) -> str:
-    """qla2xxx `link_state`; other drivers' multi-line variants collapse to one line."""
+def parse_link_topology(text: str) -> str | None:
+    """qla2xxx `link_state`: the topology of `Link Up - <topology>`; None while the link is not
+    up ("Link Down", "Unknown Link State", or another driver's text without a topology)."""
     value = parse_text(text, "link_state")
     if not value:
         raise ValueError("link_state: empty value")
-    return value
+    topology = value.removeprefix(LINK_UP_PREFIX)
+    return topology if topology != value and topology else None
 
 
 def parse_qlini_mode(text: str) -> str:
@@ -345,88 +341,5 @@ def parse_active_mode(text: str) -> ActiveMode:
     return ActiveMode(initiator="Initiator" in parts, target="Target" in parts)
 
 
-@dataclass(frozen=True)
-class StatSpec:
-    """How one `statistics/<file>` is exported."""
-
-    metric: str  # family name; counters without `_total`
-    counter: bool
-    scale: float  # multiply the raw value by this (MiB -> bytes)
-
-
-_METRIC_SAFE = re.compile(r"[^a-zA-Z0-9_]")
-STATS_PREFIX = "fctarget_fc_host_"
-# fc_host statistics that are not exported: reset_statistics is write-only.
+# fc_host statistics files that hold no value: reset_statistics is write-only.
 STATS_SKIP = frozenset({"reset_statistics"})
-
-
-def stat_spec(filename: str) -> StatSpec:
-    """The generic rule: counter `fctarget_fc_host_<file minus _count>[_total]`, `*_megabytes`
-    becomes `*_bytes` x 2^20, `seconds_since_last_reset` is a gauge."""
-    if not filename or filename in STATS_SKIP:
-        raise ValueError(f"statistics/{filename}: not exported")
-    base = _METRIC_SAFE.sub("_", filename)
-    if base == "seconds_since_last_reset":
-        return StatSpec(STATS_PREFIX + base, counter=False, scale=1.0)
-    scale = 1.0
-    if base.endswith("_megabytes"):
-        base = base.removesuffix("_megabytes") + "_bytes"
-        scale = float(1 << 20)
-    elif base.endswith("_count") and base != "_count":
-        base = base.removesuffix("_count")
-    return StatSpec(STATS_PREFIX + base.removesuffix("_total"), counter=True, scale=scale)
-
-
-# HELP for the statistics the kernel defines (scsi_transport_fc.c fc_statistics_attrs[]);
-# files not listed here still get a generic HELP.
-_FCP_NOTE = (
-    " Counts initiator I/O only (qla2xxx increments it in the initiator path), so it stays about"
-    " zero on a target port; target traffic is in the LIO statistics (fctarget_lun_*)."
-)
-STATS_HELP: dict[str, str] = {
-    "seconds_since_last_reset": "Seconds since the FC host statistics were last reset.",
-    "tx_frames": "FC frames transmitted.",
-    "tx_words": "FC words (4 bytes) transmitted.",
-    "rx_frames": "FC frames received.",
-    "rx_words": "FC words (4 bytes) received.",
-    "lip_count": "Loop initialisation primitives (LIP); rises on every link (re)initialisation.",
-    "nos_count": "Not-Operational primitive sequences (NOS) seen.",
-    "error_frames": "Frames received in error (qla2xxx: dropped plus discarded).",
-    "dumped_frames": "Frames discarded (dumped).",
-    "link_failure_count": "Link failures (firmware 32-bit counter on qla2xxx: wraps at 2^32).",
-    "loss_of_sync_count": "Loss-of-synchronisation events.",
-    "loss_of_signal_count": "Loss-of-signal events.",
-    "prim_seq_protocol_err_count": "Primitive sequence protocol errors.",
-    "invalid_tx_word_count": "Invalid transmission words received.",
-    "invalid_crc_count": "Frames received with an invalid CRC.",
-    "fcp_input_requests": "FCP read requests." + _FCP_NOTE,
-    "fcp_output_requests": "FCP write requests." + _FCP_NOTE,
-    "fcp_control_requests": "FCP control requests." + _FCP_NOTE,
-    "fcp_input_megabytes": "FCP bytes read (the kernel reports MiB; converted)." + _FCP_NOTE,
-    "fcp_output_megabytes": "FCP bytes written (the kernel reports MiB; converted)." + _FCP_NOTE,
-    "fcp_packet_alloc_failures": "FCP packet allocation failures (libfc)." + _FCP_NOTE,
-    "fcp_packet_aborts": "FCP packet aborts (libfc)." + _FCP_NOTE,
-    "fcp_frame_alloc_failures": "FCP frame allocation failures (libfc)." + _FCP_NOTE,
-    "fc_no_free_exch": "Exchanges that could not be allocated (libfc).",
-    "fc_no_free_exch_xid": "Exchange-id allocation failures (libfc).",
-    "fc_xid_not_found": "Frames for an unknown exchange id (libfc).",
-    "fc_xid_busy": "Exchange-id busy events (libfc).",
-    "fc_seq_not_found": "Frames for an unknown sequence (libfc).",
-    "fc_non_bls_resp": "Non-BLS responses (libfc).",
-    "cn_sig_warn": "Congestion signal warnings received.",
-    "cn_sig_alarm": "Congestion signal alarms received.",
-    "fpin_dn": "FPIN delivery notifications received.",
-    "fpin_li": "FPIN link integrity notifications received.",
-    "fpin_cn": "FPIN congestion notifications received.",
-}
-
-
-def stat_help(filename: str) -> str:
-    known = STATS_HELP.get(filename)
-    if known is None:
-        if filename.startswith("fpin_"):
-            known = f"FPIN statistic {filename} (maintained by the FC transport)."
-        else:
-            known = f"FC host statistic {filename}."
-    suffix = " Omitted while the driver reports all ones (not supported, or the chip is down)."
-    return f"{known} Source: fc_host/hostN/statistics/{filename}.{suffix}"

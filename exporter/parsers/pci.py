@@ -27,16 +27,22 @@ def host_number(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def bdf_above_host(path: str) -> str | None:
-    """The PCI function in a resolved sysfs path, the last BDF component before `hostN`.
+def bdf_above_host(path: str, host: str = "") -> str | None:
+    """The PCI function a SCSI host hangs off: the nearest PCI address component above `host`
+    (default: the first `hostN` component) in a resolved sysfs path.
 
-    `/sys/devices/pci0000:80/0000:80:03.0/0000:83:00.1/host7/scsi_host/host7` -> `0000:83:00.1`.
+    `/sys/devices/pci0000:80/0000:80:03.0/0000:83:00.1/host7/scsi_host/host7` -> `0000:83:00.1`;
+    an NPIV vport (`.../0000:83:00.1/host7/vport-7:0-0/host9/fc_host/host9`, host9) resolves to its
+    physical port's function, an FCoE host below a netdev (`.../0000:05:00.0/net/eth2/.../host5`)
+    to the NIC's. None when no PCI function is above it (drivers/scsi/hosts.c: the Scsi_Host
+    device is a child of its parent device).
     """
     parts = path.split("/")
-    for i, part in enumerate(parts):
-        if host_number(part) is not None and i > 0 and is_bdf(parts[i - 1]):
-            return parts[i - 1]
-    return None
+    if host and host in parts:
+        end = parts.index(host)
+    else:
+        end = next((i for i, part in enumerate(parts) if host_number(part) is not None), len(parts))
+    return next((part for part in reversed(parts[:end]) if is_bdf(part)), None)
 
 
 def parse_int_attr(text: str, what: str) -> int:

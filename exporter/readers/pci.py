@@ -1,23 +1,19 @@
-"""Which PCI function, SCSI host, FC port and NUMA node each qla2xxx IRQ belongs to.
+"""The PCI/MSI/NUMA sysfs reader: which PCI function, SCSI host and NUMA node each qla2xxx port
+and IRQ belongs to, and the CPU -> NUMA node topology. The only code that reads these files.
 
-Shared by the collectors that need the PCI <-> SCSI host <-> FC port join (interrupts, hba, and
-anything else that labels by `pci`/`host`). Building the map walks sysfs; it is cached and only
-rebuilt when a kernel uevent says a PCI device, SCSI host or CPU came or went, or when the cheap
-periodic re-check (a few directory listings, no attribute reads) sees the layout changed.
-
-All values are plain sysfs reads under HostPaths.sysfs, so a fixture or simulated tree works the
-same as /sys. pyudev is only used on the real /sys: to enumerate qla2xxx functions where a udev
-database exists, and for the uevent monitor that invalidates the cache.
+Shared by the collectors that need the PCI <-> SCSI host join (hba, interrupts; kmsg through
+`qla2xxx_ports`). Building the map walks sysfs; `HbaMapCache` keeps it and rebuilds only when a
+kernel uevent says a PCI device, SCSI host or CPU came or went, or when the cheap periodic
+re-check (a few directory listings, no attribute reads) sees the layout changed.
 
 Layout relied on (drivers/pci/pci-driver.c, drivers/pci/pci-sysfs.c, drivers/scsi/hosts.c,
-drivers/scsi/scsi_transport_fc.c, drivers/scsi/qla2xxx/qla_attr.c):
+drivers/base/node.c, drivers/base/cpu.c):
   bus/pci/drivers/qla2xxx/<bdf>            -> ../../../../devices/pci.../<bdf>
   bus/pci/devices/<bdf>/driver             -> ../../../bus/pci/drivers/qla2xxx
   devices/.../<bdf>/{numa_node,irq,msi_irqs/<N>}
-  devices/.../<bdf>/hostN/scsi_host/hostN/{model_name,fw_version,driver_version}
-  devices/.../<bdf>/hostN/fc_host/hostN/{port_name,node_name}
-  module/qla2xxx/version
+  devices/.../<bdf>/hostN                  (the Scsi_Host device, a child of the function)
   devices/system/node/nodeN/cpulist, devices/system/cpu/online
+The port names (WWPN, WWNN) come from the fc_host reader (readers/fc_sysfs.py).
 """
 
 from __future__ import annotations
@@ -33,14 +29,13 @@ from typing import TypeVar
 from exporter import fsread
 from exporter.parsers import pci as pcip
 from exporter.parsers.cpulist import parse_cpulist
-from exporter.parsers.fc_host import parse_wwn
 from exporter.paths import HostPaths
+from exporter.readers.fc_sysfs import read_port_names
+from exporter.readers.problems import Problem, Problems
 
 DRIVER = "qla2xxx"
-DEFAULT_REFRESH_SECONDS = 60.0
-UDEV_DB = "/run/udev/data"
 
-LOG = logging.getLogger("fctarget_exporter.hba_map")
+LOG = logging.getLogger("fctarget_exporter.readers.pci")
 T = TypeVar("T")
 
 
@@ -50,9 +45,6 @@ class ScsiHost:
     number: int
     wwpn: str  # colon form; "" when fc_host is absent or unreadable
     wwnn: str
-    model: str  # scsi_host model_name
-    firmware_version: str  # scsi_host fw_version
-    driver_version: str  # scsi_host driver_version, else module/qla2xxx/version
 
 
 @dataclass(frozen=True)
@@ -94,8 +86,7 @@ class Topology:
 class HbaMap:
     functions: tuple[PciFunction, ...]
     topology: Topology
-    module_version: str
-    problems: tuple[tuple[str, str], ...] = ()  # (error key, message) met while building
+    problems: tuple[Problem, ...] = ()  # met while building; reported on every scrape it serves
     _by_msi: dict[int, PciFunction] = field(default_factory=dict, repr=False, compare=False)
     _by_intx: dict[int, list[PciFunction]] = field(default_factory=dict, repr=False, compare=False)
     _by_host: dict[int, tuple[PciFunction, ScsiHost]] = field(
@@ -159,45 +150,38 @@ class Layout:
     cpus_online: str
 
 
-def _is_real_sysfs(paths: HostPaths) -> bool:
-    return os.path.realpath(paths.sysfs) == "/sys"
-
-
-def udev_functions(driver: str = DRIVER) -> list[str] | None:
-    """PCI functions bound to `driver` as udev knows them; None when pyudev/udev are not usable
-    (no udev database: containers, minimal systems)."""
-    if not os.path.isdir(UDEV_DB):
-        return None
-    try:
-        import pyudev
-
-        ctx = pyudev.Context()
-        return sorted(
-            d.sys_name for d in ctx.list_devices(subsystem="pci", DRIVER=driver) if d.sys_name
-        )
-    except Exception as exc:  # noqa: BLE001 - libudev missing or broken: fall back to sysfs
-        LOG.debug("pyudev enumeration failed: %s", exc)
-        return None
-
-
 def discover_functions(paths: HostPaths) -> list[str]:
     """PCI functions bound to qla2xxx, sorted."""
-    found: list[str] | None = None
-    if _is_real_sysfs(paths):
-        found = udev_functions()
-    if found is None:
-        drv = paths.sys("bus", "pci", "drivers", DRIVER)
-        if os.path.isdir(drv):
-            found = [e for e in fsread.listdir(drv) if pcip.is_bdf(e)]
-        else:
-            # No driver directory (an old or partial tree): look at every device's driver link.
-            found = []
-            devices = paths.sys("bus", "pci", "devices")
-            for e in fsread.listdir(devices):
-                link = fsread.readlink(os.path.join(devices, e, "driver"))
-                if pcip.is_bdf(e) and link is not None and os.path.basename(link) == DRIVER:
-                    found.append(e)
-    return sorted(set(found))
+    drv = paths.sys("bus", "pci", "drivers", DRIVER)
+    if os.path.isdir(drv):
+        return sorted(e for e in fsread.listdir(drv) if pcip.is_bdf(e))
+    # No driver directory (an old or partial tree): look at every device's driver link.
+    found = []
+    devices = paths.sys("bus", "pci", "devices")
+    for e in fsread.listdir(devices):
+        link = fsread.readlink(os.path.join(devices, e, "driver"))
+        if pcip.is_bdf(e) and link is not None and os.path.basename(link) == DRIVER:
+            found.append(e)
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class QlaPort:
+    pci: str  # "0000:83:00.1"
+    host_number: int  # 7
+    host: str  # "host7"
+
+
+def qla2xxx_ports(paths: HostPaths) -> tuple[QlaPort, ...]:
+    """Every SCSI host of a PCI function bound to qla2xxx, by (pci, host number): directory
+    listings only, no attribute reads (cheap enough for every scrape)."""
+    ports = []
+    for bdf in discover_functions(paths):
+        for e in fsread.listdir(paths.sys("bus", "pci", "devices", bdf)):
+            n = pcip.host_number(e)
+            if n is not None:
+                ports.append(QlaPort(bdf, n, e))
+    return tuple(sorted(ports, key=lambda p: (p.pci, p.host_number)))
 
 
 def scan_layout(paths: HostPaths) -> Layout:
@@ -215,103 +199,70 @@ def scan_layout(paths: HostPaths) -> Layout:
     return Layout(tuple(fns), nodes, online)
 
 
-class _Reader:
-    """Attribute reads for one build, collecting problems instead of raising."""
-
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-
-    def text(self, path: str, key: str) -> str | None:
-        """The value without its newline; None if missing (not a problem) or unreadable (one)."""
-        try:
-            return fsread.read_text(path).rstrip("\n")
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self.problems.append((key, f"{path}: {exc.strerror or exc}"))
-            return None
-
-    def parsed(self, path: str, key: str, parse: Callable[[str], T]) -> T | None:
-        raw = self.text(path, key)
-        if raw is None:
-            return None
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            self.problems.append((key, f"{path}: {exc}"))
-            return None
+def _value(path: str, obj: str, problems: Problems, parse: Callable[[str], T]) -> T | None:
+    """A parsed attribute; None if missing (not a problem), unreadable or garbled (one)."""
+    try:
+        raw = fsread.read_text(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        problems.os_error(obj, path, exc)
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        problems.add(obj, "parse", f"{path}: {exc}")
+        return None
 
 
-def read_topology(paths: HostPaths, layout: Layout, reader: _Reader) -> Topology:
+def read_topology(paths: HostPaths, layout: Layout, problems: Problems) -> Topology:
+    """The online CPUs and the NUMA node of each CPU listed under a node."""
     cpu_node: dict[int, int] = {}
     for node in layout.nodes:
         path = paths.sys("devices", "system", "node", node, "cpulist")
-        cpus = reader.parsed(path, "hba_map:node_cpulist", parse_cpulist)
-        for cpu in cpus or ():
+        for cpu in _value(path, f"{node}/cpulist", problems, parse_cpulist) or ():
             cpu_node[cpu] = int(node[4:])
     known: set[int] = set(cpu_node)
     if layout.cpus_online:
         try:
             known.update(parse_cpulist(layout.cpus_online))
         except ValueError as exc:
-            reader.problems.append(("hba_map:cpu_online", f"devices/system/cpu/online: {exc}"))
-    if not known and _is_real_sysfs(paths):
-        import psutil
-
-        count = psutil.cpu_count(logical=True) or 0
-        known.update(range(count))
+            problems.add("cpu/online", "parse", f"devices/system/cpu/online: {exc}")
     return Topology(tuple(sorted(known)), cpu_node)
 
 
+def _function(paths: HostPaths, fl: _FnLayout, problems: Problems) -> PciFunction:
+    node = _value(
+        os.path.join(fl.path, "numa_node"), f"{fl.pci}/numa_node", problems, pcip.parse_numa_node
+    )
+    irq = _value(
+        os.path.join(fl.path, "irq"),
+        f"{fl.pci}/irq",
+        problems,
+        lambda t: pcip.parse_int_attr(t, "irq"),
+    )
+    hosts = []
+    for entry in fl.host_entries:
+        number = pcip.host_number(entry)
+        if number is not None:
+            wwpn, wwnn = read_port_names(paths, entry, problems)
+            hosts.append(ScsiHost(name=entry, number=number, wwpn=wwpn, wwnn=wwnn))
+    hosts.sort(key=lambda h: h.number)
+    return PciFunction(
+        pci=fl.pci,
+        path=fl.path,
+        numa_node=node if node is not None else -1,
+        msi_irqs=pcip.parse_msi_irqs(fl.msi_entries),
+        irq=irq,
+        hosts=tuple(hosts),
+    )
+
+
 def build_map(paths: HostPaths, layout: Layout) -> HbaMap:
-    reader = _Reader()
-    module_version = reader.text(paths.sys("module", DRIVER, "version"), "hba_map:module") or ""
-    functions = []
-    for fl in layout.functions:
-        node = reader.parsed(
-            os.path.join(fl.path, "numa_node"), "hba_map:numa_node", pcip.parse_numa_node
-        )
-        irq = reader.parsed(
-            os.path.join(fl.path, "irq"), "hba_map:irq", lambda t: pcip.parse_int_attr(t, "irq")
-        )
-        hosts = []
-        for entry in fl.host_entries:
-            number = pcip.host_number(entry)
-            if number is None:
-                continue
-            sh = os.path.join(fl.path, entry, "scsi_host", entry)
-            fc = os.path.join(fl.path, entry, "fc_host", entry)
-            wwpn = reader.parsed(os.path.join(fc, "port_name"), "hba_map:port_name", parse_wwn)
-            wwnn = reader.parsed(
-                os.path.join(fc, "node_name"), "hba_map:node_name", lambda t: parse_wwn(t, "wwnn")
-            )
-            key = "hba_map:scsi_host"
-            driver_version = reader.text(os.path.join(sh, "driver_version"), key)
-            firmware = reader.text(os.path.join(sh, "fw_version"), key)
-            hosts.append(
-                ScsiHost(
-                    name=entry,
-                    number=number,
-                    wwpn=wwpn or "",
-                    wwnn=wwnn or "",
-                    model=reader.text(os.path.join(sh, "model_name"), key) or "",
-                    firmware_version=firmware or "",
-                    driver_version=driver_version or module_version,
-                )
-            )
-        hosts.sort(key=lambda h: h.number)
-        functions.append(
-            PciFunction(
-                pci=fl.pci,
-                path=fl.path,
-                numa_node=node if node is not None else -1,
-                msi_irqs=pcip.parse_msi_irqs(fl.msi_entries),
-                irq=irq,
-                hosts=tuple(hosts),
-            )
-        )
-    topology = read_topology(paths, layout, reader)
-    return HbaMap(tuple(functions), topology, module_version, tuple(reader.problems))
+    problems = Problems("pci")
+    functions = tuple(_function(paths, fl, problems) for fl in layout.functions)
+    topology = read_topology(paths, layout, problems)
+    return HbaMap(functions, topology, tuple(problems.items))
 
 
 def load_map(paths: HostPaths) -> HbaMap:
@@ -333,7 +284,7 @@ class HbaMapCache:
     def __init__(
         self,
         paths: HostPaths,
-        refresh_interval: float = DEFAULT_REFRESH_SECONDS,
+        refresh_interval: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.paths = paths
@@ -367,13 +318,14 @@ class HbaMapCache:
             self._next_check = now + self.refresh_interval
             return self._map
 
-    # uevents: only meaningful for the real /sys
     def start_watching(self) -> bool:
-        """Start (or share) the kernel uevent monitor; False when it cannot run here."""
+        """Start (or share) the kernel uevent monitor; False when it cannot run here (no netlink
+        socket: some containers). The uevents are the running kernel's: on another tree they only
+        cause a rebuild that finds nothing new."""
         with self._lock:
             self._watchers += 1
-            if self._observer is not None or not _is_real_sysfs(self.paths):
-                return self._observer is not None
+            if self._observer is not None:
+                return True
             try:
                 import pyudev
 
@@ -413,9 +365,7 @@ _SHARED: dict[HostPaths, HbaMapCache] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_cache(
-    paths: HostPaths, refresh_interval: float = DEFAULT_REFRESH_SECONDS
-) -> HbaMapCache:
+def shared_cache(paths: HostPaths, refresh_interval: float) -> HbaMapCache:
     """One cache per host root, shared by every collector of the process."""
     with _SHARED_LOCK:
         cache = _SHARED.get(paths)
