@@ -24,8 +24,8 @@ def declare(collector: str, metric: Metric) -> Metric:
 
 
 def by_sample_name() -> dict[str, Metric]:
-    """Exposition sample name (counters with _total) -> declaration."""
-    return {m.sample_name: m for m in CATALOGUE.values()}
+    """Exposition sample name (counters with _total) -> declaration, for every collector."""
+    return {m.sample_name: m for m in load_all().values()}
 
 
 def load_all() -> dict[str, Metric]:
