@@ -27,7 +27,7 @@ def target_io() -> Panels:
             "Data read and written by initiators through each target port (sum of its LUNs' "
             "statistics; LIO counts whole MiB).",
             "Bps",
-            [query(q.PORT_READ, "{{wwpn}} read"), query(q.PORT_WRITE, "{{wwpn}} write")],
+            [query(q.PORT_READ, "{{target}} read"), query(q.PORT_WRITE, "{{target}} write")],
         )
         .span(12)
         .height(8),
@@ -35,7 +35,7 @@ def target_io() -> Panels:
             "IOPS per port",
             "SCSI commands per second received on each target port.",
             "iops",
-            [query(q.PORT_IOPS, "{{wwpn}}")],
+            [query(q.PORT_IOPS, "{{target}}")],
         )
         .span(12)
         .height(8),
@@ -44,8 +44,8 @@ def target_io() -> Panels:
             "Data read and written per LUN of each TPG.",
             "Bps",
             [
-                query(q.LUN_READ, "{{wwpn}} LUN {{lun}} read"),
-                query(q.LUN_WRITE, "{{wwpn}} LUN {{lun}} write"),
+                query(q.LUN_READ, "{{target}} LUN {{lun}} read"),
+                query(q.LUN_WRITE, "{{target}} LUN {{lun}} write"),
             ],
         )
         .span(12)
@@ -54,7 +54,7 @@ def target_io() -> Panels:
             "IOPS per LUN",
             "SCSI commands per second per LUN of each TPG.",
             "iops",
-            [query(q.LUN_IOPS, "{{wwpn}} LUN {{lun}}")],
+            [query(q.LUN_IOPS, "{{target}} LUN {{lun}}")],
         )
         .span(12)
         .height(8),
@@ -90,8 +90,8 @@ def sessions_and_backstores() -> Panels:
                 "demo-mode sessions).",
                 "short",
                 [
-                    query(q.TPG_ACLS, "{{wwpn}} tpg {{tpgt}} configured"),
-                    query(q.TPG_SESSIONS, "{{wwpn}} tpg {{tpgt}} logged in"),
+                    query(q.TPG_ACLS, "{{target}} tpg {{tpgt}} configured"),
+                    query(q.TPG_SESSIONS, "{{target}} tpg {{tpgt}} logged in"),
                 ],
             )
         )
@@ -102,7 +102,7 @@ def sessions_and_backstores() -> Panels:
             "Initiator sessions",
             "Each configured initiator (ACL): logged in or not.",
             "bool_on_off",
-            [query(q.SESSION_ACTIVE, "{{initiator}} → {{wwpn}}")],
+            [query(q.SESSION_ACTIVE, "{{initiator}} → {{target}}")],
             value_map((0, "no session", RED), (1, "logged in", GREEN)),
         )
         .span(12)
@@ -121,7 +121,7 @@ def sessions_and_backstores() -> Panels:
             "LUNs",
             "LUN to backstore mapping of each TPG.",
             "string",
-            [instant(q.LUN_INFO, "{{wwpn}} LUN {{lun}}", PromQueryFormat.TABLE)],
+            [instant(q.LUN_INFO, "{{target}} LUN {{lun}}", PromQueryFormat.TABLE)],
             organize(),
         )
         .span(12)

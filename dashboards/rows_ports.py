@@ -41,14 +41,10 @@ def fc_ports() -> Panels:
         steps(
             timeseries(
                 "Negotiated speed",
-                "fc_host speed (absent while the link is down) and the speed of the last "
-                "`LOOP UP detected (N Gbps)` in the kernel log, in bits per second as FC quotes "
-                "it (the metrics are in bytes per second).",
+                "fc_host speed (absent while the link is down), in bits per second as FC quotes "
+                "it (the metric is in bytes per second).",
                 "bps",
-                [
-                    query(q.SPEED_FC_HOST, "{{host}} fc_host"),
-                    query(q.SPEED_LOOP_UP, "{{host}} LOOP UP"),
-                ],
+                [query(q.SPEED_FC_HOST, "{{host}}")],
             )
         )
         .min(0)
@@ -94,8 +90,8 @@ def fc_ports() -> Panels:
         .height(8),
         table(
             "Ports",
-            "qla2xxx ports: PCI function, SCSI host, WWPN, NUMA node of the HBA, model, firmware "
-            "and driver version.",
+            "qla2xxx ports: PCI function, SCSI host, WWPN, NUMA node of the HBA (hba collector), "
+            "model, firmware and driver version (fc_host adapter info, when available).",
             "string",
             [instant(q.PORT_INFO, "{{host}}", PromQueryFormat.TABLE)],
             organize(),
@@ -119,7 +115,7 @@ def interrupts() -> Panels:
         .height(9),
         bargauge(
             "Interrupts per vector and CPU (last 5 minutes)",
-            "Each bar is one vector on one CPU. Compare with the vector's allowed CPUs "
+            "Each bar is one vector on one CPU. Compare with the vector's effective CPU "
             "(table below).",
             "cps",
             [instant(q.IRQ_PER_VECTOR_CPU, "{{host}} {{vector}} CPU {{cpu}}")],
@@ -174,11 +170,13 @@ def interrupts() -> Panels:
         .height(8),
         table(
             "IRQ affinity",
-            "Each qla2xxx vector: IRQ number, allowed CPUs (/proc/irq/N/smp_affinity_list) and "
-            "effective CPUs (effective_affinity_list).",
-            "string",
-            [instant(q.IRQ_INFO, "{{host}} {{vector}}", PromQueryFormat.TABLE)],
-            organize(),
+            "Each qla2xxx vector: IRQ number and the CPU the kernel delivers it to now (the "
+            "first CPU of /proc/irq/N/effective_affinity_list).",
+            "none",
+            [instant(q.IRQ_EFFECTIVE_CPU, "{{host}} {{vector}}", PromQueryFormat.TABLE)],
+            organize(
+                hide=("Time", "__name__", "job", "instance"), rename={"Value": "effective CPU"}
+            ),
         )
         .span(12)
         .height(8),

@@ -152,7 +152,7 @@ def test_lint_finds_each_kind_of_problem(breakage: str, expected: str) -> None:
     elif breakage == "uid":
         p["targets"][0]["datasource"] = {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"}
     elif breakage == "variable":
-        p["targets"][0]["expr"] = 'fctarget_fc_port_up{host=~"$port"}'
+        p["targets"][0]["expr"] = 'fctarget_fc_host_link_up{host=~"$port"}'
     elif breakage == "title":
         d["panels"][idx + 1]["title"] = "Link state"
     elif breakage == "overlap":
@@ -219,9 +219,9 @@ def test_required_panels_use_the_right_metrics() -> None:
             for m in dq.metric_names(t["expr"]):
                 by_metric.setdefault(m, set()).add(p["title"])
     assert kinds["Link state"] == "state-timeline"
-    assert "Link state" in by_metric["fctarget_fc_port_up"]
-    assert "Negotiated speed" in by_metric["fctarget_fc_port_speed_bytes_per_second"]
-    assert "Link events (kernel log)" in by_metric["fctarget_link_events_total"]
+    assert "Link state" in by_metric["fctarget_fc_host_link_up"]
+    assert "Negotiated speed" in by_metric["fctarget_fc_host_speed_bytes_per_second"]
+    assert "Link events (kernel log)" in by_metric["fctarget_kmsg_link_events_total"]
     assert "LIPs and ISP aborts (HBA counters)" in by_metric["fctarget_fc_host_isp_aborts_total"]
     assert kinds["Interrupts per CPU"] == "heatmap"
     assert kinds["Interrupts per vector and CPU (last 5 minutes)"] == "bargauge"
@@ -232,16 +232,16 @@ def test_required_panels_use_the_right_metrics() -> None:
     for counter in ("invalid_crc", "loss_of_sync", "loss_of_signal", "link_failure"):
         assert "FC link errors per minute" in by_metric[f"fctarget_fc_host_{counter}_total"]
     for title in ("Throughput per port", "Throughput per LUN"):
-        assert title in by_metric["fctarget_lun_read_bytes_total"]
-        assert title in by_metric["fctarget_lun_write_bytes_total"]
+        assert title in by_metric["fctarget_lio_lun_read_bytes_total"]
+        assert title in by_metric["fctarget_lio_lun_write_bytes_total"]
     for title in ("IOPS per port", "IOPS per LUN"):
-        assert title in by_metric["fctarget_lun_commands_total"]
-    assert "Throughput per initiator" in by_metric["fctarget_initiator_read_bytes_total"]
-    assert "IOPS per initiator" in by_metric["fctarget_initiator_commands_total"]
-    assert "Sessions: configured vs logged in" in by_metric["fctarget_tpg_acls"]
-    assert "Sessions: configured vs logged in" in by_metric["fctarget_tpg_sessions"]
-    assert "Initiator sessions" in by_metric["fctarget_session_active"]
-    assert "Backstores" in by_metric["fctarget_backstore_info"]
+        assert title in by_metric["fctarget_lio_lun_commands_total"]
+    assert "Throughput per initiator" in by_metric["fctarget_lio_acl_read_bytes_total"]
+    assert "IOPS per initiator" in by_metric["fctarget_lio_acl_commands_total"]
+    assert "Sessions: configured vs logged in" in by_metric["fctarget_lio_tpg_acls"]
+    assert "Sessions: configured vs logged in" in by_metric["fctarget_lio_tpg_sessions"]
+    assert "Initiator sessions" in by_metric["fctarget_lio_acl_session_active"]
+    assert "Backstores" in by_metric["fctarget_lio_backstore_info"]
     assert "Collector success" in by_metric["fctarget_scrape_collector_success"]
     assert "Collector duration" in by_metric["fctarget_scrape_collector_duration_seconds"]
 
