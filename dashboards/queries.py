@@ -86,7 +86,9 @@ def label_values(expr: str) -> tuple[str, str]:
 JOB = 'job=~"$job"'
 HOST = f'{JOB}, instance=~"$instance"'
 PORT = f'{HOST}, host=~"$host"'  # fc_host, kernel log and interrupt metrics: SCSI host
-TARGET = f'{HOST}, target=~"$wwpn"'  # LIO metrics: target name (an FC WWPN in colon form)
+# LIO metrics: the target's name on every fabric (an FC WWPN in colon form, the same string as
+# fc_host's `wwpn`; an IQN; a loopback naa.), independent of the FC port variable `$host`.
+TARGET = f'{HOST}, target=~"$target"'
 LUN = f'{TARGET}, lun=~"$lun"'
 INITIATOR = f'{TARGET}, initiator=~"$initiator"'
 RATE_INTERVAL = "$__rate_interval"
@@ -104,15 +106,37 @@ def increase(metric: str, selector: str, window: str = RATE_INTERVAL) -> str:
 VAR_JOB = "label_values(fctarget_exporter_build_info, job)"
 VAR_INSTANCE = f"label_values(fctarget_exporter_build_info{{{JOB}}}, instance)"
 VAR_HOST = f"label_values(fctarget_fc_host_link_up{{{HOST}}}, host)"
-VAR_WWPN = f"label_values(fctarget_fc_host_link_up{{{PORT}}}, wwpn)"
+# Every TPG of every fabric has tpg_luns (tpg_enabled is absent on loopback); LIO only, so the
+# list does not depend on the fc_host collector.
+VAR_TARGET = f"label_values(fctarget_lio_tpg_luns{{{HOST}}}, target)"
 VAR_INITIATOR = f"label_values(fctarget_lio_acl_info{{{TARGET}}}, initiator)"
 VAR_LUN = f"label_values(fctarget_lio_lun_info{{{TARGET}}}, lun)"
 LINK_DOWN = f"(1 - fctarget_fc_host_link_up{{{PORT}}}) > 0"
 
 # Fleet: every host of the job, aggregated by instance.
 _IRQ_RATE_5M_FLEET = rate("fctarget_irq_interrupts_total", JOB, "5m")
-FLEET_PORTS_DOWN = f"sum by (instance) (1 - fctarget_fc_host_link_up{{{JOB}}})"
-FLEET_NO_SESSION = f"sum by (instance) (1 - fctarget_lio_acl_session_active{{{JOB}}})"
+# 0 for an instance with nothing to count (rather than no bar at all).
+_ZERO_PER_INSTANCE = f"or sum by (instance) (0 * fctarget_exporter_build_info{{{JOB}}})"
+# A port in service has an enabled TPG on its WWPN (like the FCTargetPortLinkDown alert): ports
+# without a TPG or with only disabled TPGs are administratively down and not counted.
+ENABLED_TPG_WWPN = (
+    "label_replace(max by (job, instance, target) (fctarget_lio_tpg_enabled{%s}) == 1, "
+    '"wwpn", "$1", "target", "(.*)")'
+)
+FLEET_PORTS_DOWN = (
+    "sum by (instance) (\n"
+    f"  (1 - fctarget_fc_host_link_up{{{JOB}}})\n"
+    f"  and on (job, instance, wwpn) {ENABLED_TPG_WWPN % JOB}\n"
+    f")\n{_ZERO_PER_INSTANCE}"
+)
+# ACLs of a disabled TPG are not expected to log in (loopback has no tpg_enabled: kept).
+FLEET_NO_SESSION = (
+    "sum by (instance) (\n"
+    f"  (1 - fctarget_lio_acl_session_active{{{JOB}}})\n"
+    "  unless on (job, instance, fabric, target, tpgt)\n"
+    f"  (fctarget_lio_tpg_enabled{{{JOB}}} == 0)\n"
+    f")\n{_ZERO_PER_INSTANCE}"
+)
 FLEET_IRQ_SHARE = (
     "max by (instance) (\n"
     f"  max by (instance, host) (sum by (instance, host, cpu) ({_IRQ_RATE_5M_FLEET}))\n"
@@ -160,6 +184,20 @@ FC_ERRORS: tuple[tuple[str, str], ...] = tuple(
     )
 )
 # model, firmware and driver are labels of fc_host's adapter_info; a port without it still shows.
+# Port utilisation: FC words are 4 bytes (frame headers and CRC included, not the 8b/10b or
+# 64b/66b line encoding) against the negotiated speed in bytes per second.
+PORT_UTILISATION: tuple[tuple[str, str], ...] = tuple(
+    (
+        f"4 * {rate(f'fctarget_fc_host_{way}_words_total', PORT)}\n"
+        "/ on (job, instance, host)\n"
+        f"(fctarget_fc_host_speed_bytes_per_second{{{PORT}}} > 0)",
+        text,
+    )
+    for way, text in (("rx", "received"), ("tx", "sent"))
+)
+# FPIN (Fabric Performance Impact Notifications) the port received, per interval.
+FPIN_CONGESTION = f"sum by (host) ({increase('fctarget_fc_host_fpin_cn_total', PORT)})"
+FPIN_LINK_INTEGRITY = f"sum by (host) ({increase('fctarget_fc_host_fpin_li_total', PORT)})"
 PORT_INFO = (
     f"fctarget_hba_info{{{PORT}}}\n"
     "* on (job, instance, host) group_left (model, firmware_version, driver_version)\n"
@@ -202,6 +240,7 @@ INITIATOR_WRITE = f"sum by (initiator) ({rate('fctarget_lio_acl_write_bytes_tota
 INITIATOR_IOPS = f"sum by (initiator) ({rate('fctarget_lio_acl_commands_total', INITIATOR)})"
 
 # Sessions and backstores.
+TPG_ENABLED = f"fctarget_lio_tpg_enabled{{{TARGET}}}"
 TPG_ACLS = f"sum by (target, tpgt) (fctarget_lio_tpg_acls{{{TARGET}}})"
 TPG_SESSIONS = f"sum by (target, tpgt) (fctarget_lio_tpg_sessions{{{TARGET}}})"
 SESSION_ACTIVE = f"fctarget_lio_acl_session_active{{{INITIATOR}}}"
@@ -211,6 +250,13 @@ BACKSTORES = (
     "  group_left (serial, naa, vendor, product)\n"
     f"fctarget_lio_backstore_info{{{HOST}}}"
 )
+BACKSTORE_ABORTS = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_completed_total', HOST)})"
+)
+BACKSTORE_ABORTS_NO_TASK = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_no_task_total', HOST)})"
+)
+BACKSTORE_RESETS = f"sum by (backstore) ({increase('fctarget_lio_backstore_resets_total', HOST)})"
 LUN_INFO = f"fctarget_lio_lun_info{{{LUN}}}"
 
 # Exporter health.

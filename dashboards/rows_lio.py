@@ -6,8 +6,10 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from dashboards import queries as q
 from dashboards.panels import (
+    BLUE,
     GREEN,
     RED,
+    bars,
     instant,
     organize,
     query,
@@ -16,6 +18,7 @@ from dashboards.panels import (
     table,
     timeseries,
     value_map,
+    with_runbook,
 )
 from dashboards.rows_host import Panels
 
@@ -98,12 +101,44 @@ def sessions_and_backstores() -> Panels:
         .min(0)
         .span(12)
         .height(8),
+        with_runbook(
+            state_timeline(
+                "Initiator sessions",
+                "Each configured initiator (ACL): logged in or not.",
+                "bool_on_off",
+                [query(q.SESSION_ACTIVE, "{{initiator}} → {{target}}")],
+                value_map((0, "no session", RED), (1, "logged in", GREEN)),
+            )
+        )
+        .span(12)
+        .height(8),
         state_timeline(
-            "Initiator sessions",
-            "Each configured initiator (ACL): logged in or not.",
+            "TPG enabled",
+            "Each target portal group: enabled (tpgt_N/enable = 1) or disabled "
+            "(`targetcli /<fabric>/<target>/tpgN disable`). A disabled TPG serves no initiator; "
+            "its port being down and its ACLs without session are expected. Loopback TPGs have "
+            "no enable attribute and are not shown.",
             "bool_on_off",
-            [query(q.SESSION_ACTIVE, "{{initiator}} → {{target}}")],
-            value_map((0, "no session", RED), (1, "logged in", GREEN)),
+            [query(q.TPG_ENABLED, "{{fabric}} {{target}} tpg {{tpgt}}")],
+            value_map((0, "disabled", BLUE), (1, "enabled", GREEN)),
+        )
+        .span(12)
+        .height(8),
+        bars(
+            timeseries(
+                "Backstore aborts and resets",
+                "Per backstore and interval: task aborts completed, task aborts that found no "
+                "task (statistics/scsi_tgt_dev aborts_complete, aborts_no_task; kernels >= 5.x) "
+                "and LUN resets (resets). Initiators abort commands that time out: a slow or "
+                "stuck backing device shows here first.",
+                "short",
+                [
+                    query(q.BACKSTORE_ABORTS, "{{backstore}} aborts"),
+                    query(q.BACKSTORE_ABORTS_NO_TASK, "{{backstore}} aborts, no task"),
+                    query(q.BACKSTORE_RESETS, "{{backstore}} LUN resets"),
+                ],
+                calcs=("sum",),
+            )
         )
         .span(12)
         .height(8),

@@ -23,18 +23,21 @@ from dashboards.panels import (
     thresholds,
     timeseries,
     value_map,
+    with_runbook,
 )
 from dashboards.rows_host import Panels
 
 
 def fc_ports() -> Panels:
     return [
-        state_timeline(
-            "Link state",
-            "fc_host port_state per port: Online or not (Linkdown, Offline, Blocked, ...).",
-            "bool_on_off",
-            [query(q.LINK_STATE, "{{host}} {{wwpn}}")],
-            value_map((0, "down", RED), (1, "online", GREEN)),
+        with_runbook(
+            state_timeline(
+                "Link state",
+                "fc_host port_state per port: Online or not (Linkdown, Offline, Blocked, ...).",
+                "bool_on_off",
+                [query(q.LINK_STATE, "{{host}} {{wwpn}}")],
+                value_map((0, "down", RED), (1, "online", GREEN)),
+            )
         )
         .span(12)
         .height(8),
@@ -87,6 +90,39 @@ def fc_ports() -> Panels:
             calcs=("max", "sum"),
         )
         .span(8)
+        .height(8),
+        timeseries(
+            "Port utilisation",
+            "FC words received and sent (fc_host statistics rx_words, tx_words; 4 bytes each) "
+            "per second against the negotiated speed (fc_host speed in bytes per second). An "
+            "approximation: words count whole frames (headers and CRC included), while the "
+            "speed is the nominal rate; the line encoding (8b/10b up to 8GFC, 64b/66b from "
+            "16GFC) and framing overhead mean a saturated link stays below 100 % (about 80-85 "
+            "%). The exporter re-reads these statistics at most every "
+            "--collector.fc_host.stats-min-interval (5 s by default): short rate windows step.",
+            "percentunit",
+            [query(expr, f"{{{{host}}}} {text}") for expr, text in q.PORT_UTILISATION],
+        )
+        .min(0)
+        .max(1)
+        .span(12)
+        .height(8),
+        bars(
+            timeseries(
+                "FPIN notifications",
+                "Fabric Performance Impact Notifications the port received per interval (fc_host "
+                "statistics fpin_cn, fpin_li): congestion (the fabric asks this port to slow "
+                "down, or reports it as a slow drain) and link integrity (the fabric sees errors "
+                "on a link of this port's path). Absent when the driver or fabric has no FPIN.",
+                "short",
+                [
+                    query(q.FPIN_CONGESTION, "{{host}} congestion"),
+                    query(q.FPIN_LINK_INTEGRITY, "{{host}} link integrity"),
+                ],
+                calcs=("sum",),
+            )
+        )
+        .span(12)
         .height(8),
         table(
             "Ports",
