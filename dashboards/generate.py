@@ -26,12 +26,14 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import queries as q
-from dashboards.panels import DS
+from dashboards.panels import DS, runbook_link
 from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
 from dashboards.rows_ports import fc_ports, interrupts
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
+# The rules' runbook_url says docs/alerts.md too: set $runbooks to where that page is served.
+RUNBOOKS_DEFAULT = "docs/alerts.md"
 SCHEMA_VERSION = 39  # Grafana 10.4; the SDK's model would say 36
 ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Fleet: every host of job $job", fleet),
@@ -44,6 +46,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.
 PANEL_PLUGINS = {
+    "alertlist": "Alert list",
     "bargauge": "Bar gauge",
     "heatmap": "Heatmap",
     "stat": "Stat",
@@ -166,10 +169,20 @@ def variables() -> list[cogbuilder.Builder[dm.VariableModel]]:
         variable("job", "Job", q.VAR_JOB),
         variable("instance", "Host", q.VAR_INSTANCE),
         variable("host", "Port (SCSI host)", q.VAR_HOST, multi=True, all_value=".*"),
-        # No allValue: "All" expands to the WWPNs of the selected SCSI hosts only.
-        variable("wwpn", "Port (WWPN)", q.VAR_WWPN, multi=True),
+        # LIO panels: targets of every fabric (FC WWPN, iSCSI IQN, loopback naa.), from LIO
+        # alone; the FC panels use $host.
+        variable("target", "Target", q.VAR_TARGET, multi=True, all_value=".*"),
         variable("initiator", "Initiator", q.VAR_INITIATOR, multi=True, all_value=".*"),
         variable("lun", "LUN", q.VAR_LUN, multi=True, all_value=".*"),
+        db.TextBoxVariable("runbooks")
+        .label("Runbooks URL")
+        .description(
+            "Where docs/alerts.md of fctarget-exporter is served (e.g. its page on your git "
+            "forge or docs site); the runbook links of the dashboard and its panels open it."
+        )
+        .default_value(RUNBOOKS_DEFAULT)
+        .current(dm.VariableOption(selected=True, text=RUNBOOKS_DEFAULT, value=RUNBOOKS_DEFAULT))
+        .hide(dm.VariableHide.DONT_HIDE),
     ]
 
 
@@ -191,7 +204,7 @@ def builder() -> db.Dashboard:
         .live_now(False)
         .refresh("30s")
         .version(1)
-        .links([])
+        .links([runbook_link()])
         .variables(variables())
         .annotations(annotation_list())
     )

@@ -29,6 +29,9 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat, QueryEdito
 # Every query goes through the data source variable: no uid is hard-coded.
 DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 GREEN, YELLOW, RED, BLUE = "green", "yellow", "red", "blue"
+# The runbooks (docs/alerts.md) wherever the operator serves them: the `$runbooks` variable. Links
+# go to the page, not to an anchor: the alerts and their sections change with the rules.
+RUNBOOKS_URL = "${runbooks}"
 # Table columns that say nothing in an inventory table.
 HIDDEN_COLUMNS = ("Time", "__name__", "job", "instance", "Value")
 
@@ -41,6 +44,7 @@ class PanelBuilder(Protocol):
     def datasource(self, datasource: dm.DataSourceRef) -> Self: ...
     def unit(self, unit: str) -> Self: ...
     def targets(self, targets: list[cogbuilder.Builder[cogvariants.Dataquery]]) -> Self: ...
+    def links(self, links: list[cogbuilder.Builder[dm.DashboardLink]]) -> Self: ...
 
 
 P = TypeVar("P", bound=PanelBuilder)
@@ -284,4 +288,58 @@ def table(
         .cell_height(cm.TableCellHeight.SM)
         .footer(cb.TableFooterOptions().show(False))
         .with_transformation(columns)
+    )
+
+
+def runbook_link() -> db.DashboardLink:
+    """A link to the runbooks page (docs/alerts.md), opened in a new tab."""
+    return (
+        db.DashboardLink("Runbooks (docs/alerts.md)")
+        .type(dm.DashboardLinkType.LINK)
+        .url(RUNBOOKS_URL)
+        .icon("doc")
+        .tooltip("What each FCTarget alert means and what to do")
+        .target_blank(True)
+        .as_dropdown(False)
+        .include_vars(False)
+        .keep_time(False)
+        .tags([])
+    )
+
+
+def with_runbook(p: P) -> P:
+    """The panel's header links to the runbooks (the alerts built on what it shows)."""
+    return p.links([runbook_link()])
+
+
+def alert_list(title: str, description: str, name_filter: str) -> db.Panel:
+    """Grafana's alert list panel (`alertlist`, no typed builder in the SDK): firing and pending
+    alerts whose name contains `name_filter`, from every rule source (Grafana-managed, and
+    Prometheus data sources with "Manage alerts via Alerting UI" on)."""
+    options: dict[str, object] = {
+        "viewMode": "list",
+        "groupMode": "default",
+        "groupBy": [],
+        "maxItems": 20,
+        "sortOrder": 1,  # alphabetical
+        "dashboardAlerts": False,
+        "alertName": name_filter,
+        "alertInstanceLabelFilter": "",
+        "folder": None,
+        "showInstances": True,
+        "stateFilter": {
+            "firing": True,
+            "pending": True,
+            "noData": False,
+            "normal": False,
+            "error": True,
+        },
+    }
+    return (
+        db.Panel()
+        .type("alertlist")
+        .title(title)
+        .description(description)
+        .options(options)
+        .links([runbook_link()])
     )

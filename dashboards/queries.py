@@ -86,7 +86,9 @@ def label_values(expr: str) -> tuple[str, str]:
 JOB = 'job=~"$job"'
 HOST = f'{JOB}, instance=~"$instance"'
 PORT = f'{HOST}, host=~"$host"'  # fc_host, kernel log and interrupt metrics: SCSI host
-TARGET = f'{HOST}, wwpn=~"$wwpn"'  # LIO metrics: target port name
+# LIO metrics: the target's name on every fabric (an FC WWPN in colon form, the same string as
+# fc_host's `wwpn`; an IQN; a loopback naa.), independent of the FC port variable `$host`.
+TARGET = f'{HOST}, target=~"$target"'
 LUN = f'{TARGET}, lun=~"$lun"'
 INITIATOR = f'{TARGET}, initiator=~"$initiator"'
 RATE_INTERVAL = "$__rate_interval"
@@ -103,16 +105,38 @@ def increase(metric: str, selector: str, window: str = RATE_INTERVAL) -> str:
 # Template variables (label_values queries) and the link-down annotation.
 VAR_JOB = "label_values(fctarget_exporter_build_info, job)"
 VAR_INSTANCE = f"label_values(fctarget_exporter_build_info{{{JOB}}}, instance)"
-VAR_HOST = f"label_values(fctarget_fc_port_up{{{HOST}}}, host)"
-VAR_WWPN = f"label_values(fctarget_fc_port_up{{{PORT}}}, wwpn)"
-VAR_INITIATOR = f"label_values(fctarget_acl_info{{{TARGET}}}, initiator)"
-VAR_LUN = f"label_values(fctarget_lun_info{{{TARGET}}}, lun)"
-LINK_DOWN = f"(1 - fctarget_fc_port_up{{{PORT}}}) > 0"
+VAR_HOST = f"label_values(fctarget_fc_host_link_up{{{HOST}}}, host)"
+# Every TPG of every fabric has tpg_luns (tpg_enabled is absent on loopback); LIO only, so the
+# list does not depend on the fc_host collector.
+VAR_TARGET = f"label_values(fctarget_lio_tpg_luns{{{HOST}}}, target)"
+VAR_INITIATOR = f"label_values(fctarget_lio_acl_info{{{TARGET}}}, initiator)"
+VAR_LUN = f"label_values(fctarget_lio_lun_info{{{TARGET}}}, lun)"
+LINK_DOWN = f"(1 - fctarget_fc_host_link_up{{{PORT}}}) > 0"
 
 # Fleet: every host of the job, aggregated by instance.
 _IRQ_RATE_5M_FLEET = rate("fctarget_irq_interrupts_total", JOB, "5m")
-FLEET_PORTS_DOWN = f"sum by (instance) (1 - fctarget_fc_port_up{{{JOB}}})"
-FLEET_NO_SESSION = f"sum by (instance) (1 - fctarget_session_active{{{JOB}}})"
+# 0 for an instance with nothing to count (rather than no bar at all).
+_ZERO_PER_INSTANCE = f"or sum by (instance) (0 * fctarget_exporter_build_info{{{JOB}}})"
+# A port in service has an enabled TPG on its WWPN (like the FCTargetPortLinkDown alert): ports
+# without a TPG or with only disabled TPGs are administratively down and not counted.
+ENABLED_TPG_WWPN = (
+    "label_replace(max by (job, instance, target) (fctarget_lio_tpg_enabled{%s}) == 1, "
+    '"wwpn", "$1", "target", "(.*)")'
+)
+FLEET_PORTS_DOWN = (
+    "sum by (instance) (\n"
+    f"  (1 - fctarget_fc_host_link_up{{{JOB}}})\n"
+    f"  and on (job, instance, wwpn) {ENABLED_TPG_WWPN % JOB}\n"
+    f")\n{_ZERO_PER_INSTANCE}"
+)
+# ACLs of a disabled TPG are not expected to log in (loopback has no tpg_enabled: kept).
+FLEET_NO_SESSION = (
+    "sum by (instance) (\n"
+    f"  (1 - fctarget_lio_acl_session_active{{{JOB}}})\n"
+    "  unless on (job, instance, fabric, target, tpgt)\n"
+    f"  (fctarget_lio_tpg_enabled{{{JOB}}} == 0)\n"
+    f")\n{_ZERO_PER_INSTANCE}"
+)
 FLEET_IRQ_SHARE = (
     "max by (instance) (\n"
     f"  max by (instance, host) (sum by (instance, host, cpu) ({_IRQ_RATE_5M_FLEET}))\n"
@@ -122,30 +146,29 @@ FLEET_IRQ_SHARE = (
 )
 FLEET_FAILING = f"sum by (instance) (1 - fctarget_scrape_collector_success{{{JOB}}})"
 FLEET_THROUGHPUT = (
-    f"sum by (instance) ({rate('fctarget_lun_read_bytes_total', JOB)})\n+\n"
-    f"sum by (instance) ({rate('fctarget_lun_write_bytes_total', JOB)})"
+    f"sum by (instance) ({rate('fctarget_lio_lun_read_bytes_total', JOB)})\n+\n"
+    f"sum by (instance) ({rate('fctarget_lio_lun_write_bytes_total', JOB)})"
 )
-FLEET_IOPS = f"sum by (instance) ({rate('fctarget_lun_commands_total', JOB)})"
+FLEET_IOPS = f"sum by (instance) ({rate('fctarget_lio_lun_commands_total', JOB)})"
 FLEET_UP = f"up{{{JOB}}}"
 
 # Host overview.
-PORTS_ONLINE = f"sum(fctarget_fc_port_up{{{HOST}}})"
-PORTS_COUNT = f"count(fctarget_fc_port_up{{{HOST}}})"
+PORTS_ONLINE = f"sum(fctarget_fc_host_link_up{{{HOST}}})"
+PORTS_COUNT = f"count(fctarget_fc_host_link_up{{{HOST}}})"
 PORTS_TARGET_MODE = f"sum(fctarget_fc_host_target_mode_active{{{HOST}}})"
-SESSIONS_LOGGED_IN = f"sum(fctarget_tpg_sessions{{{HOST}}})"
-SESSIONS_CONFIGURED = f"sum(fctarget_tpg_acls{{{HOST}}})"
+SESSIONS_LOGGED_IN = f"sum(fctarget_lio_tpg_sessions{{{HOST}}})"
+SESSIONS_CONFIGURED = f"sum(fctarget_lio_tpg_acls{{{HOST}}})"
 HOST_THROUGHPUT = (
-    f"sum({rate('fctarget_lun_read_bytes_total', HOST)})"
-    f" + sum({rate('fctarget_lun_write_bytes_total', HOST)})"
+    f"sum({rate('fctarget_lio_lun_read_bytes_total', HOST)})"
+    f" + sum({rate('fctarget_lio_lun_write_bytes_total', HOST)})"
 )
-HOST_IOPS = f"sum({rate('fctarget_lun_commands_total', HOST)})"
+HOST_IOPS = f"sum({rate('fctarget_lio_lun_commands_total', HOST)})"
 HOST_FAILING = f"sum(1 - fctarget_scrape_collector_success{{{HOST}}})"
 
 # FC ports.
-LINK_STATE = f"fctarget_fc_port_up{{{PORT}}}"
-SPEED_FC_HOST = f"8 * fctarget_fc_port_speed_bytes_per_second{{{PORT}}}"
-SPEED_LOOP_UP = f"8 * fctarget_link_speed_bytes_per_second{{{PORT}}}"
-LINK_EVENTS = f"sum by (host, event) ({increase('fctarget_link_events_total', PORT)})"
+LINK_STATE = f"fctarget_fc_host_link_up{{{PORT}}}"
+SPEED_FC_HOST = f"8 * fctarget_fc_host_speed_bytes_per_second{{{PORT}}}"
+LINK_EVENTS = f"sum by (host, event) ({increase('fctarget_kmsg_link_events_total', PORT)})"
 LIPS = f"sum by (host) ({increase('fctarget_fc_host_lip_total', PORT)})"
 ISP_ABORTS = f"sum by (host) ({increase('fctarget_fc_host_isp_aborts_total', PORT)})"
 # fc_host/statistics error counters per minute, with the legend's name for each.
@@ -160,7 +183,27 @@ FC_ERRORS: tuple[tuple[str, str], ...] = tuple(
         ("fctarget_fc_host_prim_seq_protocol_err_total", "primitive sequence protocol error"),
     )
 )
-PORT_INFO = f"fctarget_port_info{{{PORT}}}"
+# model, firmware and driver are labels of fc_host's adapter_info; a port without it still shows.
+# Port utilisation: FC words are 4 bytes (frame headers and CRC included, not the 8b/10b or
+# 64b/66b line encoding) against the negotiated speed in bytes per second.
+PORT_UTILISATION: tuple[tuple[str, str], ...] = tuple(
+    (
+        f"4 * {rate(f'fctarget_fc_host_{way}_words_total', PORT)}\n"
+        "/ on (job, instance, host)\n"
+        f"(fctarget_fc_host_speed_bytes_per_second{{{PORT}}} > 0)",
+        text,
+    )
+    for way, text in (("rx", "received"), ("tx", "sent"))
+)
+# FPIN (Fabric Performance Impact Notifications) the port received, per interval.
+FPIN_CONGESTION = f"sum by (host) ({increase('fctarget_fc_host_fpin_cn_total', PORT)})"
+FPIN_LINK_INTEGRITY = f"sum by (host) ({increase('fctarget_fc_host_fpin_li_total', PORT)})"
+PORT_INFO = (
+    f"fctarget_hba_info{{{PORT}}}\n"
+    "* on (job, instance, host) group_left (model, firmware_version, driver_version)\n"
+    f"fctarget_fc_host_adapter_info{{{PORT}}}\n"
+    f"or on (job, instance, host) fctarget_hba_info{{{PORT}}}"
+)
 
 # Interrupts of the selected ports.
 _IRQ = "fctarget_irq_interrupts_total"
@@ -181,32 +224,40 @@ IRQ_REMOTE_NUMA_SHARE = (
 IRQ_PER_NUMA_NODE = (
     f"sum by (numa_node) (\n  {rate(_IRQ, PORT)}\n"
     "  * on (job, instance, cpu) group_left (numa_node)\n"
-    f"  fctarget_cpu_info{{{HOST}}}\n)"
+    f"  fctarget_irq_cpu_info{{{HOST}}}\n)"
 )
-IRQ_INFO = f"fctarget_irq_info{{{PORT}}}"
+IRQ_EFFECTIVE_CPU = f"fctarget_irq_effective_cpu{{{PORT}}}"
 
 # Target I/O (LIO): per port, per LUN, per initiator.
-PORT_READ = f"sum by (wwpn) ({rate('fctarget_lun_read_bytes_total', TARGET)})"
-PORT_WRITE = f"sum by (wwpn) ({rate('fctarget_lun_write_bytes_total', TARGET)})"
-PORT_IOPS = f"sum by (wwpn) ({rate('fctarget_lun_commands_total', TARGET)})"
-LUN_READ = f"sum by (wwpn, tpgt, lun) ({rate('fctarget_lun_read_bytes_total', LUN)})"
-LUN_WRITE = f"sum by (wwpn, tpgt, lun) ({rate('fctarget_lun_write_bytes_total', LUN)})"
-LUN_IOPS = f"sum by (wwpn, tpgt, lun) ({rate('fctarget_lun_commands_total', LUN)})"
-INITIATOR_READ = f"sum by (initiator) ({rate('fctarget_initiator_read_bytes_total', INITIATOR)})"
-INITIATOR_WRITE = f"sum by (initiator) ({rate('fctarget_initiator_write_bytes_total', INITIATOR)})"
-INITIATOR_IOPS = f"sum by (initiator) ({rate('fctarget_initiator_commands_total', INITIATOR)})"
+PORT_READ = f"sum by (target) ({rate('fctarget_lio_lun_read_bytes_total', TARGET)})"
+PORT_WRITE = f"sum by (target) ({rate('fctarget_lio_lun_write_bytes_total', TARGET)})"
+PORT_IOPS = f"sum by (target) ({rate('fctarget_lio_lun_commands_total', TARGET)})"
+LUN_READ = f"sum by (target, tpgt, lun) ({rate('fctarget_lio_lun_read_bytes_total', LUN)})"
+LUN_WRITE = f"sum by (target, tpgt, lun) ({rate('fctarget_lio_lun_write_bytes_total', LUN)})"
+LUN_IOPS = f"sum by (target, tpgt, lun) ({rate('fctarget_lio_lun_commands_total', LUN)})"
+INITIATOR_READ = f"sum by (initiator) ({rate('fctarget_lio_acl_read_bytes_total', INITIATOR)})"
+INITIATOR_WRITE = f"sum by (initiator) ({rate('fctarget_lio_acl_write_bytes_total', INITIATOR)})"
+INITIATOR_IOPS = f"sum by (initiator) ({rate('fctarget_lio_acl_commands_total', INITIATOR)})"
 
 # Sessions and backstores.
-TPG_ACLS = f"sum by (wwpn, tpgt) (fctarget_tpg_acls{{{TARGET}}})"
-TPG_SESSIONS = f"sum by (wwpn, tpgt) (fctarget_tpg_sessions{{{TARGET}}})"
-SESSION_ACTIVE = f"fctarget_session_active{{{INITIATOR}}}"
+TPG_ENABLED = f"fctarget_lio_tpg_enabled{{{TARGET}}}"
+TPG_ACLS = f"sum by (target, tpgt) (fctarget_lio_tpg_acls{{{TARGET}}})"
+TPG_SESSIONS = f"sum by (target, tpgt) (fctarget_lio_tpg_sessions{{{TARGET}}})"
+SESSION_ACTIVE = f"fctarget_lio_acl_session_active{{{INITIATOR}}}"
 BACKSTORES = (
-    f"fctarget_backstore_size_bytes{{{HOST}}}\n"
+    f"fctarget_lio_backstore_size_bytes{{{HOST}}}\n"
     "* on (job, instance, backstore_type, backstore)\n"
-    "  group_left (serial, wwn, vendor, product)\n"
-    f"fctarget_backstore_info{{{HOST}}}"
+    "  group_left (serial, naa, vendor, product)\n"
+    f"fctarget_lio_backstore_info{{{HOST}}}"
 )
-LUN_INFO = f"fctarget_lun_info{{{LUN}}}"
+BACKSTORE_ABORTS = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_completed_total', HOST)})"
+)
+BACKSTORE_ABORTS_NO_TASK = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_no_task_total', HOST)})"
+)
+BACKSTORE_RESETS = f"sum by (backstore) ({increase('fctarget_lio_backstore_resets_total', HOST)})"
+LUN_INFO = f"fctarget_lio_lun_info{{{LUN}}}"
 
 # Exporter health.
 COLLECTOR_SUCCESS = f"fctarget_scrape_collector_success{{{HOST}}}"

@@ -164,7 +164,7 @@ def default_values(job: str, instance: str, rate_interval: str = "10s") -> dict[
         "job": job,
         "instance": instance,
         "host": ".*",
-        "wwpn": ".*",
+        "target": ".*",
         "initiator": ".*",
         "lun": ".*",
         "__rate_interval": rate_interval,

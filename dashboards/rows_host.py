@@ -11,6 +11,7 @@ from dashboards.panels import (
     GREEN,
     RED,
     YELLOW,
+    alert_list,
     bargauge,
     query,
     stat,
@@ -18,6 +19,7 @@ from dashboards.panels import (
     thresholds,
     timeseries,
     value_map,
+    with_runbook,
 )
 
 Panels = list[cogbuilder.Builder[dm.Panel]]
@@ -26,22 +28,29 @@ BY_INSTANCE = "{{instance}}"
 
 def fleet() -> Panels:
     return [
-        bargauge(
-            "FC ports down per host",
-            "FC ports whose fc_host port_state is not Online, per exporter instance (ports "
-            "without an enabled TPG included; the FCTargetPortLinkDown alert ignores those).",
-            "short",
-            [query(q.FLEET_PORTS_DOWN, BY_INSTANCE)],
-            thresholds((None, GREEN), (1, RED)),
+        with_runbook(
+            bargauge(
+                "FC ports down per host",
+                "FC ports in service (LIO has an enabled TPG on the port's WWPN) whose fc_host "
+                "port_state is not Online, per exporter instance. Ports without a TPG or with "
+                "only disabled TPGs are administratively down and not counted, as in the "
+                "FCTargetPortLinkDown alert.",
+                "short",
+                [query(q.FLEET_PORTS_DOWN, BY_INSTANCE)],
+                thresholds((None, GREEN), (1, RED)),
+            )
         )
         .span(6)
         .height(8),
-        bargauge(
-            "Initiators without a session per host",
-            "Configured initiator ACLs that have no session now.",
-            "short",
-            [query(q.FLEET_NO_SESSION, BY_INSTANCE)],
-            thresholds((None, GREEN), (1, YELLOW)),
+        with_runbook(
+            bargauge(
+                "Initiators without a session per host",
+                "Configured initiator ACLs that have no session now, on enabled TPGs only (the "
+                "ACLs of a disabled TPG cannot log in and are not counted).",
+                "short",
+                [query(q.FLEET_NO_SESSION, BY_INSTANCE)],
+                thresholds((None, GREEN), (1, YELLOW)),
+            )
         )
         .span(6)
         .height(8),
@@ -90,6 +99,15 @@ def fleet() -> Panels:
         )
         .span(8)
         .height(8),
+        alert_list(
+            "FCTarget alerts",
+            "Firing and pending alerts named FCTarget* (the shipped rules), from Grafana's "
+            'alerting: Prometheus rules show when the Prometheus data source has "Manage alerts '
+            'via Alerting UI" on (the default). The link opens the runbooks.',
+            "FCTarget",
+        )
+        .span(24)
+        .height(6),
     ]
 
 

@@ -6,8 +6,10 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from dashboards import queries as q
 from dashboards.panels import (
+    BLUE,
     GREEN,
     RED,
+    bars,
     instant,
     organize,
     query,
@@ -16,6 +18,7 @@ from dashboards.panels import (
     table,
     timeseries,
     value_map,
+    with_runbook,
 )
 from dashboards.rows_host import Panels
 
@@ -27,7 +30,7 @@ def target_io() -> Panels:
             "Data read and written by initiators through each target port (sum of its LUNs' "
             "statistics; LIO counts whole MiB).",
             "Bps",
-            [query(q.PORT_READ, "{{wwpn}} read"), query(q.PORT_WRITE, "{{wwpn}} write")],
+            [query(q.PORT_READ, "{{target}} read"), query(q.PORT_WRITE, "{{target}} write")],
         )
         .span(12)
         .height(8),
@@ -35,7 +38,7 @@ def target_io() -> Panels:
             "IOPS per port",
             "SCSI commands per second received on each target port.",
             "iops",
-            [query(q.PORT_IOPS, "{{wwpn}}")],
+            [query(q.PORT_IOPS, "{{target}}")],
         )
         .span(12)
         .height(8),
@@ -44,8 +47,8 @@ def target_io() -> Panels:
             "Data read and written per LUN of each TPG.",
             "Bps",
             [
-                query(q.LUN_READ, "{{wwpn}} LUN {{lun}} read"),
-                query(q.LUN_WRITE, "{{wwpn}} LUN {{lun}} write"),
+                query(q.LUN_READ, "{{target}} LUN {{lun}} read"),
+                query(q.LUN_WRITE, "{{target}} LUN {{lun}} write"),
             ],
         )
         .span(12)
@@ -54,7 +57,7 @@ def target_io() -> Panels:
             "IOPS per LUN",
             "SCSI commands per second per LUN of each TPG.",
             "iops",
-            [query(q.LUN_IOPS, "{{wwpn}} LUN {{lun}}")],
+            [query(q.LUN_IOPS, "{{target}} LUN {{lun}}")],
         )
         .span(12)
         .height(8),
@@ -90,20 +93,52 @@ def sessions_and_backstores() -> Panels:
                 "demo-mode sessions).",
                 "short",
                 [
-                    query(q.TPG_ACLS, "{{wwpn}} tpg {{tpgt}} configured"),
-                    query(q.TPG_SESSIONS, "{{wwpn}} tpg {{tpgt}} logged in"),
+                    query(q.TPG_ACLS, "{{target}} tpg {{tpgt}} configured"),
+                    query(q.TPG_SESSIONS, "{{target}} tpg {{tpgt}} logged in"),
                 ],
             )
         )
         .min(0)
         .span(12)
         .height(8),
+        with_runbook(
+            state_timeline(
+                "Initiator sessions",
+                "Each configured initiator (ACL): logged in or not.",
+                "bool_on_off",
+                [query(q.SESSION_ACTIVE, "{{initiator}} → {{target}}")],
+                value_map((0, "no session", RED), (1, "logged in", GREEN)),
+            )
+        )
+        .span(12)
+        .height(8),
         state_timeline(
-            "Initiator sessions",
-            "Each configured initiator (ACL): logged in or not.",
+            "TPG enabled",
+            "Each target portal group: enabled (tpgt_N/enable = 1) or disabled "
+            "(`targetcli /<fabric>/<target>/tpgN disable`). A disabled TPG serves no initiator; "
+            "its port being down and its ACLs without session are expected. Loopback TPGs have "
+            "no enable attribute and are not shown.",
             "bool_on_off",
-            [query(q.SESSION_ACTIVE, "{{initiator}} → {{wwpn}}")],
-            value_map((0, "no session", RED), (1, "logged in", GREEN)),
+            [query(q.TPG_ENABLED, "{{fabric}} {{target}} tpg {{tpgt}}")],
+            value_map((0, "disabled", BLUE), (1, "enabled", GREEN)),
+        )
+        .span(12)
+        .height(8),
+        bars(
+            timeseries(
+                "Backstore aborts and resets",
+                "Per backstore and interval: task aborts completed, task aborts that found no "
+                "task (statistics/scsi_tgt_dev aborts_complete, aborts_no_task; kernels >= 5.x) "
+                "and LUN resets (resets). Initiators abort commands that time out: a slow or "
+                "stuck backing device shows here first.",
+                "short",
+                [
+                    query(q.BACKSTORE_ABORTS, "{{backstore}} aborts"),
+                    query(q.BACKSTORE_ABORTS_NO_TASK, "{{backstore}} aborts, no task"),
+                    query(q.BACKSTORE_RESETS, "{{backstore}} LUN resets"),
+                ],
+                calcs=("sum",),
+            )
         )
         .span(12)
         .height(8),
@@ -121,7 +156,7 @@ def sessions_and_backstores() -> Panels:
             "LUNs",
             "LUN to backstore mapping of each TPG.",
             "string",
-            [instant(q.LUN_INFO, "{{wwpn}} LUN {{lun}}", PromQueryFormat.TABLE)],
+            [instant(q.LUN_INFO, "{{target}} LUN {{lun}}", PromQueryFormat.TABLE)],
             organize(),
         )
         .span(12)

@@ -23,32 +23,31 @@ from dashboards.panels import (
     thresholds,
     timeseries,
     value_map,
+    with_runbook,
 )
 from dashboards.rows_host import Panels
 
 
 def fc_ports() -> Panels:
     return [
-        state_timeline(
-            "Link state",
-            "fc_host port_state per port: Online or not (Linkdown, Offline, Blocked, ...).",
-            "bool_on_off",
-            [query(q.LINK_STATE, "{{host}} {{wwpn}}")],
-            value_map((0, "down", RED), (1, "online", GREEN)),
+        with_runbook(
+            state_timeline(
+                "Link state",
+                "fc_host port_state per port: Online or not (Linkdown, Offline, Blocked, ...).",
+                "bool_on_off",
+                [query(q.LINK_STATE, "{{host}} {{wwpn}}")],
+                value_map((0, "down", RED), (1, "online", GREEN)),
+            )
         )
         .span(12)
         .height(8),
         steps(
             timeseries(
                 "Negotiated speed",
-                "fc_host speed (absent while the link is down) and the speed of the last "
-                "`LOOP UP detected (N Gbps)` in the kernel log, in bits per second as FC quotes "
-                "it (the metrics are in bytes per second).",
+                "fc_host speed (absent while the link is down), in bits per second as FC quotes "
+                "it (the metric is in bytes per second).",
                 "bps",
-                [
-                    query(q.SPEED_FC_HOST, "{{host}} fc_host"),
-                    query(q.SPEED_LOOP_UP, "{{host}} LOOP UP"),
-                ],
+                [query(q.SPEED_FC_HOST, "{{host}}")],
             )
         )
         .min(0)
@@ -92,10 +91,43 @@ def fc_ports() -> Panels:
         )
         .span(8)
         .height(8),
+        timeseries(
+            "Port utilisation",
+            "FC words received and sent (fc_host statistics rx_words, tx_words; 4 bytes each) "
+            "per second against the negotiated speed (fc_host speed in bytes per second). An "
+            "approximation: words count whole frames (headers and CRC included), while the "
+            "speed is the nominal rate; the line encoding (8b/10b up to 8GFC, 64b/66b from "
+            "16GFC) and framing overhead mean a saturated link stays below 100 % (about 80-85 "
+            "%). The exporter re-reads these statistics at most every "
+            "--collector.fc_host.stats-min-interval (5 s by default): short rate windows step.",
+            "percentunit",
+            [query(expr, f"{{{{host}}}} {text}") for expr, text in q.PORT_UTILISATION],
+        )
+        .min(0)
+        .max(1)
+        .span(12)
+        .height(8),
+        bars(
+            timeseries(
+                "FPIN notifications",
+                "Fabric Performance Impact Notifications the port received per interval (fc_host "
+                "statistics fpin_cn, fpin_li): congestion (the fabric asks this port to slow "
+                "down, or reports it as a slow drain) and link integrity (the fabric sees errors "
+                "on a link of this port's path). Absent when the driver or fabric has no FPIN.",
+                "short",
+                [
+                    query(q.FPIN_CONGESTION, "{{host}} congestion"),
+                    query(q.FPIN_LINK_INTEGRITY, "{{host}} link integrity"),
+                ],
+                calcs=("sum",),
+            )
+        )
+        .span(12)
+        .height(8),
         table(
             "Ports",
-            "qla2xxx ports: PCI function, SCSI host, WWPN, NUMA node of the HBA, model, firmware "
-            "and driver version.",
+            "qla2xxx ports: PCI function, SCSI host, WWPN, NUMA node of the HBA (hba collector), "
+            "model, firmware and driver version (fc_host adapter info, when available).",
             "string",
             [instant(q.PORT_INFO, "{{host}}", PromQueryFormat.TABLE)],
             organize(),
@@ -119,7 +151,7 @@ def interrupts() -> Panels:
         .height(9),
         bargauge(
             "Interrupts per vector and CPU (last 5 minutes)",
-            "Each bar is one vector on one CPU. Compare with the vector's allowed CPUs "
+            "Each bar is one vector on one CPU. Compare with the vector's effective CPU "
             "(table below).",
             "cps",
             [instant(q.IRQ_PER_VECTOR_CPU, "{{host}} {{vector}} CPU {{cpu}}")],
@@ -174,11 +206,13 @@ def interrupts() -> Panels:
         .height(8),
         table(
             "IRQ affinity",
-            "Each qla2xxx vector: IRQ number, allowed CPUs (/proc/irq/N/smp_affinity_list) and "
-            "effective CPUs (effective_affinity_list).",
-            "string",
-            [instant(q.IRQ_INFO, "{{host}} {{vector}}", PromQueryFormat.TABLE)],
-            organize(),
+            "Each qla2xxx vector: IRQ number and the CPU the kernel delivers it to now (the "
+            "first CPU of /proc/irq/N/effective_affinity_list).",
+            "none",
+            [instant(q.IRQ_EFFECTIVE_CPU, "{{host}} {{vector}}", PromQueryFormat.TABLE)],
+            organize(
+                hide=("Time", "__name__", "job", "instance"), rename={"Value": "effective CPU"}
+            ),
         )
         .span(12)
         .height(8),

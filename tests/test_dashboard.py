@@ -25,6 +25,8 @@ DASHBOARD_FILE = Path(generate.__file__).resolve().parent / "fctarget.json"
 DS_VAR = {"type": "prometheus", "uid": "${datasource}"}
 BUILTIN_VARS = {"__rate_interval", "__interval", "__range"}
 LEGEND_PANELS = {"timeseries", "state-timeline"}
+# Panels that run no query of their own (Grafana's alert list reads its alerting API).
+QUERYLESS_PANELS = {"alertlist"}
 
 
 def load() -> dict[str, Any]:
@@ -86,6 +88,8 @@ def lint(d: Mapping[str, Any]) -> list[str]:
         if title in titles:
             problems.append(f"{title}: title used twice")
         titles.add(title)
+        if p.get("type") in QUERYLESS_PANELS:
+            continue
         if p.get("datasource") != DS_VAR:
             problems.append(f"{title}: panel datasource is not ${{datasource}}")
         if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
@@ -152,7 +156,7 @@ def test_lint_finds_each_kind_of_problem(breakage: str, expected: str) -> None:
     elif breakage == "uid":
         p["targets"][0]["datasource"] = {"type": "prometheus", "uid": "P1809F7CD0C75ACF3"}
     elif breakage == "variable":
-        p["targets"][0]["expr"] = 'fctarget_fc_port_up{host=~"$port"}'
+        p["targets"][0]["expr"] = 'fctarget_fc_host_link_up{host=~"$port"}'
     elif breakage == "title":
         d["panels"][idx + 1]["title"] = "Link state"
     elif breakage == "overlap":
@@ -177,7 +181,16 @@ def test_importable_shape() -> None:
         "pluginName": "Prometheus",
     }
     names = [v["name"] for v in d["templating"]["list"]]
-    assert names == ["datasource", "job", "instance", "host", "wwpn", "initiator", "lun"]
+    assert names == [
+        "datasource",
+        "job",
+        "instance",
+        "host",
+        "target",
+        "initiator",
+        "lun",
+        "runbooks",
+    ]
     # A hard-coded uid would look like Grafana's generated ones; the only uid strings are the
     # variable and the built-in annotation source.
     uids = {node.get("uid") for _, node in walk(d) if isinstance(node, dict) and "uid" in node}
@@ -197,13 +210,13 @@ def test_host_view_and_fleet_row() -> None:
             fleet.append(p)
     # Fleet panels aggregate by instance over the job, never filter on one instance.
     for p in fleet:
-        for t in p["targets"]:
+        for t in p.get("targets", []):
             assert "$instance" not in t["expr"], p["title"]
             assert "$job" in t["expr"], p["title"]
             assert "instance" in t["legendFormat"], p["title"]
     # Host panels all filter on the selected instance.
     host_queries = [q for q in dq.queries(d) if q.kind == "panel"][
-        sum(len(p["targets"]) for p in fleet) :
+        sum(len(p.get("targets", [])) for p in fleet) :
     ]
     for q in host_queries:
         assert '$instance"' in q.expr, q.where
@@ -215,13 +228,13 @@ def test_required_panels_use_the_right_metrics() -> None:
     kinds: dict[str, str] = {}
     for p in dq.panels(d):
         kinds[p["title"]] = p["type"]
-        for t in p["targets"]:
+        for t in p.get("targets", []):
             for m in dq.metric_names(t["expr"]):
                 by_metric.setdefault(m, set()).add(p["title"])
     assert kinds["Link state"] == "state-timeline"
-    assert "Link state" in by_metric["fctarget_fc_port_up"]
-    assert "Negotiated speed" in by_metric["fctarget_fc_port_speed_bytes_per_second"]
-    assert "Link events (kernel log)" in by_metric["fctarget_link_events_total"]
+    assert "Link state" in by_metric["fctarget_fc_host_link_up"]
+    assert "Negotiated speed" in by_metric["fctarget_fc_host_speed_bytes_per_second"]
+    assert "Link events (kernel log)" in by_metric["fctarget_kmsg_link_events_total"]
     assert "LIPs and ISP aborts (HBA counters)" in by_metric["fctarget_fc_host_isp_aborts_total"]
     assert kinds["Interrupts per CPU"] == "heatmap"
     assert kinds["Interrupts per vector and CPU (last 5 minutes)"] == "bargauge"
@@ -232,16 +245,16 @@ def test_required_panels_use_the_right_metrics() -> None:
     for counter in ("invalid_crc", "loss_of_sync", "loss_of_signal", "link_failure"):
         assert "FC link errors per minute" in by_metric[f"fctarget_fc_host_{counter}_total"]
     for title in ("Throughput per port", "Throughput per LUN"):
-        assert title in by_metric["fctarget_lun_read_bytes_total"]
-        assert title in by_metric["fctarget_lun_write_bytes_total"]
+        assert title in by_metric["fctarget_lio_lun_read_bytes_total"]
+        assert title in by_metric["fctarget_lio_lun_write_bytes_total"]
     for title in ("IOPS per port", "IOPS per LUN"):
-        assert title in by_metric["fctarget_lun_commands_total"]
-    assert "Throughput per initiator" in by_metric["fctarget_initiator_read_bytes_total"]
-    assert "IOPS per initiator" in by_metric["fctarget_initiator_commands_total"]
-    assert "Sessions: configured vs logged in" in by_metric["fctarget_tpg_acls"]
-    assert "Sessions: configured vs logged in" in by_metric["fctarget_tpg_sessions"]
-    assert "Initiator sessions" in by_metric["fctarget_session_active"]
-    assert "Backstores" in by_metric["fctarget_backstore_info"]
+        assert title in by_metric["fctarget_lio_lun_commands_total"]
+    assert "Throughput per initiator" in by_metric["fctarget_lio_acl_read_bytes_total"]
+    assert "IOPS per initiator" in by_metric["fctarget_lio_acl_commands_total"]
+    assert "Sessions: configured vs logged in" in by_metric["fctarget_lio_tpg_acls"]
+    assert "Sessions: configured vs logged in" in by_metric["fctarget_lio_tpg_sessions"]
+    assert "Initiator sessions" in by_metric["fctarget_lio_acl_session_active"]
+    assert "Backstores" in by_metric["fctarget_lio_backstore_info"]
     assert "Collector success" in by_metric["fctarget_scrape_collector_success"]
     assert "Collector duration" in by_metric["fctarget_scrape_collector_duration_seconds"]
 
@@ -251,14 +264,14 @@ def test_expand_fills_every_variable() -> None:
         "job": "fctarget",
         "instance": "127.0.0.1:9",
         "host": ".*",
-        "wwpn": ".*",
+        "target": ".*",
         "initiator": ".*",
         "lun": ".*",
         "__rate_interval": "30s",
     }
     for q in dq.queries(load()):
         out = dq.expand(q.expr, values)
-        assert "$" not in out, (q.where, out)
+        assert not dq.variables(out), (q.where, out)  # `$1` of label_replace is no variable
     assert dq.expand('x{a=~"$host", b="${job}"}[$__rate_interval]', values) == (
         'x{a=~".*", b="fctarget"}[30s]'
     )
@@ -302,3 +315,74 @@ def test_every_metric_in_the_dashboard_is_exported(exporter_metric_names: set[st
     assert len(used) >= 30
     missing = {m: where for m, where in used.items() if m not in exporter_metric_names}
     assert missing == {}
+
+
+def test_variables_lio_panels_by_target_fc_panels_by_host() -> None:
+    d = load()
+    tvars = {v["name"]: v for v in d["templating"]["list"]}
+    selector, label = dq.label_values(tvars["target"]["query"]["query"])
+    # Targets of every fabric, from LIO alone (no fc_host family, no $host).
+    assert label == "target"
+    assert dq.metric_names(selector) == {"fctarget_lio_tpg_luns"}
+    assert "$host" not in selector
+    assert tvars["target"]["allValue"] == ".*"
+    # LIO panels never depend on the FC port variable, FC panels never on the target one.
+    with_target = 0
+    for q in dq.queries(d):
+        names = dq.metric_names(q.expr)
+        if all(m.startswith("fctarget_lio_") for m in names):
+            assert "$host" not in q.expr, q.where
+        if "$target" in q.expr:
+            with_target += 1
+            assert all(m.startswith("fctarget_lio_") for m in names), q.where
+    assert with_target >= 15
+
+
+def test_runbook_links_point_at_the_page() -> None:
+    d = load()
+    [link] = d["links"]
+    assert link["url"] == "${runbooks}" and link["targetBlank"]
+    [var] = [v for v in d["templating"]["list"] if v["name"] == "runbooks"]
+    assert var["type"] == "textbox" and var["query"].endswith("docs/alerts.md")
+    linked = {
+        p["title"] for p in dq.panels(d) for x in p.get("links", []) if x["url"] == link["url"]
+    }
+    assert {
+        "FC ports down per host",
+        "Initiators without a session per host",
+        "FCTarget alerts",
+        "Link state",
+        "Initiator sessions",
+    } <= linked
+    for _, node in walk(d):
+        assert not (isinstance(node, str) and "alerts.md#" in node), node
+
+
+def test_new_panels() -> None:
+    d = load()
+    by_title = {p["title"]: p for p in dq.panels(d)}
+    alerts = by_title["FCTarget alerts"]
+    assert alerts["type"] == "alertlist" and alerts["options"]["alertName"] == "FCTarget"
+
+    def metrics(title: str) -> set[str]:
+        return {m for t in by_title[title]["targets"] for m in dq.metric_names(t["expr"])}
+
+    assert metrics("Port utilisation") == {
+        "fctarget_fc_host_rx_words_total",
+        "fctarget_fc_host_tx_words_total",
+        "fctarget_fc_host_speed_bytes_per_second",
+    }
+    assert by_title["Port utilisation"]["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert "approximation" in by_title["Port utilisation"]["description"]
+    assert metrics("FPIN notifications") == {
+        "fctarget_fc_host_fpin_cn_total",
+        "fctarget_fc_host_fpin_li_total",
+    }
+    assert metrics("Backstore aborts and resets") == {
+        "fctarget_lio_backstore_aborts_completed_total",
+        "fctarget_lio_backstore_aborts_no_task_total",
+        "fctarget_lio_backstore_resets_total",
+    }
+    assert metrics("TPG enabled") == {"fctarget_lio_tpg_enabled"}
+    assert "fctarget_lio_tpg_enabled" in metrics("FC ports down per host")
+    assert "fctarget_lio_tpg_enabled" in metrics("Initiators without a session per host")

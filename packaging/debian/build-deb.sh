@@ -95,6 +95,15 @@ from exporter.cli import main
 
 sys.exit(main())
 EOF
+# Ready-to-use wiring (docs/dashboards.md): a Prometheus scrape job with the rules, Grafana
+# data source and dashboard provisioning. Under our own share/, never into /etc of prometheus
+# or grafana: the admin copies what they want.
+install -D -m 0644 "$REPO/packaging/prometheus/fctarget.yml" \
+  "$ROOT/usr/share/$PKG/prometheus/fctarget.yml"
+for kind in datasources dashboards; do
+  install -D -m 0644 "$REPO/packaging/grafana/provisioning/$kind/fctarget.yml" \
+    "$ROOT/usr/share/$PKG/grafana/provisioning/$kind/fctarget.yml"
+done
 install -D -m 0644 "$REPO/packaging/$PKG.service" "$ROOT/lib/systemd/system/$PKG.service"
 install -D -m 0644 "$REPO/packaging/$PKG.sysusers" "$ROOT/usr/lib/sysusers.d/$PKG.conf"
 install -D -m 0644 "$REPO/packaging/$PKG.default" "$ROOT/etc/default/$PKG"
