@@ -188,12 +188,15 @@ FC_ERRORS: tuple[tuple[str, str], ...] = tuple(
 # 64b/66b line encoding) against the negotiated speed in bytes per second.
 PORT_UTILISATION: tuple[tuple[str, str], ...] = tuple(
     (
-        f"4 * {rate(f'fctarget_fc_host_{way}_words_total', PORT)}\n"
+        f"4 * {rate(words, PORT)}\n"
         "/ on (job, instance, host)\n"
         f"(fctarget_fc_host_speed_bytes_per_second{{{PORT}}} > 0)",
         text,
     )
-    for way, text in (("rx", "received"), ("tx", "sent"))
+    for words, text in (
+        ("fctarget_fc_host_rx_words_total", "received"),
+        ("fctarget_fc_host_tx_words_total", "sent"),
+    )
 )
 # FPIN (Fabric Performance Impact Notifications) the port received, per interval.
 FPIN_CONGESTION = f"sum by (host) ({increase('fctarget_fc_host_fpin_cn_total', PORT)})"
