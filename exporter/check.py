@@ -10,50 +10,182 @@ root. `RTSRoot()` is never used: it mounts configfs, runs modprobe and may write
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from exporter.parsers.fc_host import target_mode_allowed
 from exporter.parsers.lio import normalize_wwn
 from exporter.paths import HostPaths
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
+from exporter.readers.fc_sysfs import FcStats, StatsCache, read_fc_sysfs
 from exporter.readers.problems import Problem, Problems, ReadError
+from exporter.readers.procirq import read_interrupts
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
 _RTSLIB_FABRIC = {"fc": "tcm_fc"}
 
 
-def _state(path: str) -> str:
-    if not os.path.exists(path):
-        return "missing"
-    if not os.access(path, os.R_OK):
-        return "not readable by this user"
-    return "ok"
+@dataclass
+class Report:
+    """What --check found: lines to print, findings to look at, and why it cannot monitor."""
+
+    lines: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+    fc_ports: int = 0
+    lio_targets: int = 0
+
+    def source(self, label: str, text: str) -> None:
+        self.lines.append(f"  {label:13} {text}")
 
 
-def explain(paths: HostPaths, collectors: list[str]) -> str:
-    lines = [f"enabled collectors: {', '.join(collectors) or '(none)'}"]
-    for label, path in (
-        ("interrupts", paths.proc("interrupts")),
-        ("fc_host", paths.sys("class", "fc_host")),
-        ("scsi_host", paths.sys("class", "scsi_host")),
-        ("LIO configfs", paths.target()),
-        ("kernel log", paths.kmsg),
-    ):
-        lines.append(f"{label:13} {path}: {_state(path)}")
-    if "lio" in collectors:
-        lines.extend(explain_lio(paths.target(), paths.sysfs))
-    return "\n".join(lines) + "\n"
+class _NoStats(StatsCache):
+    """--check never reads fc_host statistics: each read is a firmware mailbox command."""
+
+    def get(self, fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
+        return FcStats(now, port_key, {})
+
+
+def _errno(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, "error")
+
+
+def probe_kmsg(path: str) -> str | None:
+    """Open and read the kernel log for real (os.access says nothing about dmesg_restrict, which
+    the kernel checks at open); None when readable, else why not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        hint = ""
+        if exc.errno in (errno.EPERM, errno.EACCES):
+            hint = " (needs CAP_SYSLOG while kernel.dmesg_restrict=1, or root)"
+        return f"{_errno(exc)}: {exc.strerror}{hint}"
+    try:
+        os.read(fd, 8192)
+    except BlockingIOError:
+        pass  # readable, nothing pending
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:  # EPIPE: the oldest record was overwritten; still readable
+            return f"{_errno(exc)}: {exc.strerror}"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _check_fc(paths: HostPaths, report: Report) -> None:
+    problems = Problems("fc_host")
+    snap = read_fc_sysfs(paths, problems, _NoStats(min_interval=0.0))
+    mode = snap.qlini_mode
+    if mode is None:
+        report.source("qla2xxx", "module not loaded (no /sys/module/qla2xxx)")
+    else:
+        allowed = target_mode_allowed(mode)
+        verdict = {True: "target mode allowed", False: "INITIATOR ONLY: tcm_qla2xxx cannot "
+                   "serve LUNs", None: "unknown mode"}[allowed]  # fmt: skip
+        report.source("qla2xxx", f"module loaded, qlini_mode={mode} ({verdict})")
+        if allowed is False:
+            report.findings.append(f"qla2xxx qlini_mode={mode}: ports run as initiators only")
+    report.fc_ports = len(snap.ports)
+    if not snap.ports:
+        report.source("FC ports", f"none in {paths.sys('class', 'fc_host')}")
+    for port in snap.ports:
+        speed = f"{port.speed_bits / 1e9:g} Gbit/s" if port.speed_bits else "speed unknown"
+        report.source(
+            "FC port",
+            f"{port.host} wwpn {port.wwpn or '?'} pci {port.pci or '?'}: "
+            f"{port.port_state or 'state unknown'}, {speed}",
+        )
+        if port.port_state not in (None, "Online"):
+            report.findings.append(f"FC port {port.host} ({port.wwpn}) is {port.port_state}")
+    report.findings.extend(p.message for p in problems.items)
+
+
+def _check_interrupts(paths: HostPaths, report: Report) -> None:
+    problems = Problems("interrupts")
+    parsed = read_interrupts(paths, problems, lambda line: "qla2xxx" in line)
+    if parsed is None:
+        why = problems.items[0].message if problems.items else "unreadable"
+        report.source("interrupts", f"CANNOT READ: {why}")
+        report.blockers.append(f"interrupts collector: {why}")
+        return
+    count = sum(1 for line in parsed.lines if any("qla2xxx" in a for a in line.actions))
+    report.source("interrupts", f"{paths.proc('interrupts')}: readable, {count} qla2xxx IRQs")
+
+
+def _check_kmsg(paths: HostPaths, report: Report) -> None:
+    why = probe_kmsg(paths.kmsg)
+    if why is None:
+        report.source("kernel log", f"{paths.kmsg}: readable")
+    else:
+        report.source("kernel log", f"{paths.kmsg}: CANNOT READ: {why}")
+        report.blockers.append(f"kmsg collector: {paths.kmsg}: {why}")
+
+
+def _check_web_config(path: str, report: Report) -> None:
+    from exporter.webconfig import WebConfigError, load_web_config
+
+    try:
+        config = load_web_config(path)
+    except WebConfigError as exc:
+        report.source("web config", f"INVALID: {exc}")
+        report.blockers.append(f"--web.config.file: {exc}")
+        return
+    tls = "TLS on" if config.tls is not None else "plain HTTP"
+    report.source("web config", f"{path}: valid, {tls}, {len(config.users)} basic auth user(s)")
+
+
+def _verdict(report: Report) -> tuple[str, int]:
+    if report.blockers:
+        return f"verdict: NOT READY: {'; '.join(report.blockers)}", 1
+    if report.fc_ports == 0 and report.lio_targets == 0:
+        return (
+            "verdict: NOTHING TO MONITOR: no FC port and no LIO target on this host "
+            "(are qla2xxx and tcm_qla2xxx loaded, and the LIO configuration restored?)",
+            1,
+        )
+    look = f"; {len(report.findings)} finding(s) to look at" if report.findings else ""
+    return (
+        f"verdict: ready: {report.fc_ports} FC port(s), {report.lio_targets} LIO target(s){look}",
+        0,
+    )
+
+
+def explain(paths: HostPaths, collectors: list[str], web_config_file: str = "") -> tuple[str, int]:
+    """The --check report and its exit status (0 ready, 1 nothing to monitor or blocked)."""
+    report = Report([f"enabled collectors: {', '.join(collectors) or '(none)'}", "sources:"])
+    _check_fc(paths, report)
+    if "interrupts" in collectors:
+        _check_interrupts(paths, report)
+    if "kmsg" in collectors:
+        _check_kmsg(paths, report)
+    if web_config_file:
+        _check_web_config(web_config_file, report)
+    lio_lines, snap = explain_lio(paths.target(), paths.sysfs, report.findings)
+    report.lio_targets = len(snap.targets)
+    report.lines.extend(lio_lines)
+    if report.findings:
+        report.lines.append("findings:")
+        report.lines.extend(f"  - {f}" for f in report.findings)
+    verdict, status = _verdict(report)
+    report.lines.append(verdict)
+    return "\n".join(report.lines) + "\n", status
 
 
 def _mib(n: int | None) -> str:
     return "size unknown" if n is None else f"{n / 2**20:.1f} MiB"
 
 
-def explain_lio(target: str, sysfs: str | None = None) -> list[str]:
-    """What the lio collector sees under `target` (= <configfs>/target), and rtslib-fb's view."""
+def explain_lio(
+    target: str, sysfs: str | None = None, findings: list[str] | None = None
+) -> tuple[list[str], ConfigfsSnapshot]:
+    """What the lio collector sees under `target` (= <configfs>/target), and rtslib-fb's view;
+    what needs attention is appended to `findings`."""
+    findings = [] if findings is None else findings
     problems = Problems("lio")
     try:
         snap = read_configfs(target, problems, ReadOptions(sysfs=sysfs))
@@ -66,18 +198,14 @@ def explain_lio(target: str, sysfs: str | None = None) -> list[str]:
             "  not present: configfs is not mounted or target_core_mod is not loaded "
             "(fctarget_lio_up 0; not an error on a host that serves no target)"
         )
-        return out
-    out.extend(_describe(snap))
+        return out, snap
+    out.extend(_describe(snap, findings))
     out.extend(_rtslib_view(target, snap))
-    if problems:
-        out.append("  problems (the lio collector reports failure):")
-        out.extend(f"    {e.message}" for e in problems.items)
-    else:
-        out.append("  problems: none")
-    return out
+    findings.extend(f"LIO (the lio collector reports failure): {e.message}" for e in problems.items)
+    return out, snap
 
 
-def _describe(snap: ConfigfsSnapshot) -> list[str]:
+def _describe(snap: ConfigfsSnapshot, findings: list[str]) -> list[str]:
     out: list[str] = []
     fabrics = Counter(t.fabric for t in snap.targets)
     for fabric in sorted(fabrics):
@@ -93,13 +221,17 @@ def _describe(snap: ConfigfsSnapshot) -> list[str]:
                     + (f", {unknown} unknown" if unknown else "")
                     + f"), {len(tpg.dynamic_sessions)} dynamic session(s)"
                 )
+                if tpg.enabled is False:
+                    findings.append(f"{fabric} {t.target} tpgt {tpg.tag} is disabled")
                 for acl in tpg.acls:
-                    if acl.session_active is False:
+                    if acl.session_active is False and tpg.enabled is not False:
                         name = normalize_wwn(acl.name, fabric)
                         out.append(f"      initiator {name}: configured, NO session")
+                        findings.append(f"initiator {name} on {t.target} has no session")
                 unbacked = [lun.lun for lun in tpg.luns if lun.hba is None]
                 if unbacked:
                     out.append(f"      LUNs without a backstore: {unbacked}")
+                    findings.append(f"{t.target} tpgt {tpg.tag}: LUNs without a backstore")
     kinds = Counter(b.backstore_type for b in snap.backstores)
     summary = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"
     out.append(f"  backstores: {len(snap.backstores)} ({summary})")

@@ -415,8 +415,9 @@ def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | N
     if args.check:
         from exporter.check import explain
 
-        print(explain(paths, enabled_collectors(args)), end="")
-        return 0
+        text, status = explain(paths, enabled_collectors(args), args.web_config_file)
+        print(text, end="")
+        return status
     collectors = make_collectors(args, paths)
     if not collectors:
         LOG.warning("no collector is enabled: only the exporter's own metrics will be served")

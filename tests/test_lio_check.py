@@ -45,7 +45,9 @@ def test_check_describes_targets_backstores_and_rtslib_view(host: Path) -> None:
     from rtslib_fb.node import CFSNode
 
     before = fingerprint(host)
-    text = "\n".join(explain_lio(str(host / "target")))
+    findings: list[str] = []
+    lines, _ = explain_lio(str(host / "target"), findings=findings)
+    text = "\n".join(lines)
     assert fingerprint(host) == before  # read-only
     assert CFSNode.configfs_dir == "/sys/kernel/config/target"  # restored
     assert "iqn.2003-01.org.linux-iscsi.kvmlab:tgt0 tpgt 1: enabled, 1 LUN(s), 1 ACL(s)" in text
@@ -60,14 +62,15 @@ def test_check_describes_targets_backstores_and_rtslib_view(host: Path) -> None:
     assert "targets naa.21000024ff314c48" in text  # rtslib's canonical spelling
     assert "fileio/disk0: activated, unit serial 294326df-4c71-4100-b552-bcd575cccbb2" in text
     assert "NOT seen" not in text
-    assert "problems: none" in text
+    # what needs attention is a finding, not "no problems" after a missing session
+    assert findings == [f"initiator {INIT_OFF} on 21:00:00:24:ff:31:4c:48 has no session"]
 
 
 def test_check_without_rtslib(host: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for mod in [m for m in sys.modules if m == "rtslib_fb" or m.startswith("rtslib_fb.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setitem(sys.modules, "rtslib_fb", None)  # import fails with ImportError
-    text = "\n".join(explain_lio(str(host / "target")))
+    text = "\n".join(explain_lio(str(host / "target"))[0])
     assert "rtslib-fb: not importable" in text
     assert "backstores: 3 (block 1, fileio 1, ramdisk 1)" in text  # the walk still reports
 
@@ -75,18 +78,30 @@ def test_check_without_rtslib(host: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_check_reports_problems(host: Path) -> None:
     st = host / "target/core/rd_mcp_1/rd0/statistics/scsi_lu/num_cmds"
     st.write_bytes(b"garbage\n")
-    text = "\n".join(explain_lio(str(host / "target")))
-    assert "problems (the lio collector reports failure):" in text
-    assert f"cannot use scsi_lu/num_cmds: not an unsigned integer: b'garbage' ({st})" in text
+    findings: list[str] = []
+    explain_lio(str(host / "target"), findings=findings)
+    assert (
+        "LIO (the lio collector reports failure): cannot use scsi_lu/num_cmds: not an unsigned "
+        f"integer: b'garbage' ({st})"
+    ) in findings
 
 
 def test_check_when_lio_is_absent(tmp_path: Path) -> None:
-    text = explain(HostPaths(configfs=str(tmp_path)), ["lio"])
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "sys").mkdir()
+    paths = HostPaths(
+        procfs=str(tmp_path / "proc"), sysfs=str(tmp_path / "sys"), configfs=str(tmp_path)
+    )
+    text, status = explain(paths, ["lio"])
     assert "not present: configfs is not mounted or target_core_mod is not loaded" in text
+    assert "module not loaded" in text and "FC ports      none in" in text
+    assert text.splitlines()[-1].startswith("verdict: NOTHING TO MONITOR: no FC port and no LIO")
+    assert status == 1
 
 
 def test_check_from_the_command_line(host: Path) -> None:
     (host / "proc").mkdir()
+    (host / "proc" / "interrupts").write_text("           CPU0\n  0:  5  IO-APIC 2-edge timer\n")
     (host / "sys").mkdir()
     r = run_exporter(
         "--check",
