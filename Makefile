@@ -45,9 +45,10 @@ kernel: $(STAMP) system-deps
 golden: $(STAMP)
 	$(PY) -m tests.golden
 
-## Regenerate docs/metrics.md from the metric catalogue (exporter/catalogue/).
+## Regenerate docs/metrics.md from the metric catalogue and the man page from the flags.
 docs: $(STAMP)
 	$(PY) -m exporter.catalogue.docs
+	$(PY) -m exporter.manpage
 
 ## Benchmarks: read strategy; large simulated host (latency, CPU, RSS, read floor); kmsg parse rate and flood.
 bench: $(STAMP)

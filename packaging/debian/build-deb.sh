@@ -113,6 +113,8 @@ install -D -m 0644 "$REPO/packaging/debian/copyright" "$ROOT/usr/share/doc/$PKG/
 # The unit's Documentation= and the alert rules' runbook_url anchors (docs/alerts.md#...) point
 # into these pages, installed with the README's relative layout so its links resolve.
 install -D -m 0644 "$REPO/README.md" "$ROOT/usr/share/doc/$PKG/README.md"
+install -d "$ROOT/usr/share/man/man1"
+gzip -9n < "$REPO/packaging/fctarget-exporter.1" > "$ROOT/usr/share/man/man1/fctarget-exporter.1.gz"
 install -D -m 0644 "$REPO/CHANGELOG.md" "$ROOT/usr/share/doc/$PKG/CHANGELOG.md"
 install -d "$ROOT/usr/share/doc/$PKG/docs/images"
 install -m 0644 "$REPO"/docs/*.md "$ROOT/usr/share/doc/$PKG/docs/"
