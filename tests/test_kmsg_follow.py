@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.kmsg import KmsgRecord, RecordSplitter, parse_record
 from exporter.parsers.qla2xxx_links import LinkTracker
-from exporter.readers.kmsg import FollowerConfig, FollowerIO, KmsgFollower, read_btime
+from exporter.readers.boottime import read_btime
+from exporter.readers.kmsg import FollowerConfig, FollowerIO, KmsgFollower
 
 FIX = Path(__file__).parent / "fixtures" / "kmsg"
 LOG = logging.getLogger("test.kmsg")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.kmsg import FACILITY_KERNEL, KmsgRecord, RecordSplitter, parse_record
+from exporter.readers.boottime import monotonic_boot_time, read_btime
 from exporter.readers.kmsg_pace import SCRAPE_WINDOW, Throttle
 
 LOG = logging.getLogger("fctarget_exporter.kmsg")
@@ -90,27 +91,6 @@ class KmsgState:
     user_ignored: int
     up: bool  # open and followed without a current error
     error: FollowerError | None
-
-
-def read_btime(procfs: str) -> float | None:
-    """`btime` (boot time, epoch seconds) from <procfs>/stat (fs/proc/stat.c), or None."""
-    try:
-        with open(os.path.join(procfs, "stat"), "rb") as f:
-            data = f.read(1 << 20)
-    except OSError:
-        return None
-    for line in data.split(b"\n"):
-        if line.startswith(b"btime "):
-            value = line[6:].strip()
-            if value.isdigit() and len(value) <= 20:  # a u64 (fs/proc/stat.c); longer: garbled
-                return float(value)
-    return None
-
-
-def _monotonic_boot_time() -> float:
-    # The record timestamp is local_clock() since boot, which tracks CLOCK_MONOTONIC (both stop
-    # during suspend) more closely than btime does.
-    return time.time() - time.monotonic()
 
 
 class KmsgFollower:
@@ -289,10 +269,10 @@ class KmsgFollower:
         else:
             raise OSError(errno.EINVAL, "not a character device, FIFO or regular file")
         if self.kind == KIND_DEVICE and os.path.realpath(self.config.procfs) == "/proc":
-            self.boot_time = _monotonic_boot_time()
+            self.boot_time = monotonic_boot_time()
         else:
             btime = await asyncio.to_thread(read_btime, self.config.procfs)
-            self.boot_time = btime if btime is not None else _monotonic_boot_time()
+            self.boot_time = btime if btime is not None else monotonic_boot_time()
         if self.kind != KIND_FIFO:
             # The device starts again at the oldest record it holds, a file at its first: resume
             # after the last one counted (a FIFO never replays).
