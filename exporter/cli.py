@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import signal
@@ -39,6 +40,22 @@ def _telemetry_path(value: str) -> str:
     if not value.startswith("/") or any(c.isspace() for c in value):
         raise argparse.ArgumentTypeError(f"{value!r}: a URL path starts with / and has no spaces")
     return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a positive number of seconds")
+    return seconds
+
+
+def _count(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a whole number, 0 or more")
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="FILE",
         help="exporter-toolkit web configuration (TLS, basic auth, headers); reloaded on SIGHUP",
+    )
+    web.add_argument(
+        "--web.max-requests",
+        dest="max_requests",
+        type=_count,
+        default=40,
+        metavar="N",
+        help="requests handled at once; more are answered 503 at once (0: no limit; default 40)",
+    )
+    web.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=_seconds,
+        default=90.0,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long (default 90)",
+    )
+    web.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection whose request headers are not complete this long after it "
+        "opened or after the request began (default 10)",
     )
     paths = p.add_argument_group("host paths (point these at a fixture tree to test)")
     paths.add_argument(
@@ -252,7 +294,16 @@ async def serve(
 ) -> None:
     from aiohttp import web
 
-    from exporter.server import ReloadableSite, WebState, build_app
+    from exporter.server import (
+        WEB_LOG_INTERVAL,
+        Connections,
+        ReloadableSite,
+        WebLimits,
+        WebState,
+        build_app,
+        connection_limit,
+        loop_exception_handler,
+    )
     from exporter.webconfig import WebConfigError, load_web_config, reload_web_config
 
     config_file: str = getattr(args, "web_config_file", "") or ""
@@ -260,19 +311,35 @@ async def serve(
         web_state = WebState(load_web_config(config_file))
     except WebConfigError as exc:
         raise SystemExit(_fail(str(exc))) from None
-    app = build_app(scraper, args.telemetry_path, web_state)
+    limits = WebLimits(
+        idle_timeout=getattr(args, "idle_timeout", WebLimits.idle_timeout),
+        read_header_timeout=getattr(args, "read_header_timeout", WebLimits.read_header_timeout),
+        max_requests=getattr(args, "max_requests", WebLimits.max_requests),
+    )
+    web_errlog = RateLimitedLog(LOG, WEB_LOG_INTERVAL)
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(loop_exception_handler(web_errlog))
+    connections = Connections(connection_limit(len(listens)), web_errlog)
+    app = build_app(scraper, args.telemetry_path, web_state, limits.max_requests)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     await scraper.start()
     for host, port in listens:
-        site = ReloadableSite(runner, host, port, web_state)
+        site = ReloadableSite(
+            runner,
+            host,
+            port,
+            web_state,
+            limits=limits,
+            connections=connections,
+            errlog=web_errlog,
+        )
         await site.start()
         LOG.info(
             "listening",
             extra={"fields": {"address": site.name, "tls": web_state.config.tls is not None}},
         )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 

@@ -76,20 +76,43 @@ class RateLimitedLog:
         self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def error(self, key: str, message: str, **fields: object) -> bool:
-        """Log `message` unless `key` was logged within the interval; True if it was logged."""
+    def allow(self, key: str) -> int | None:
+        """None if `key` was let through within the interval (counted as suppressed); else the
+        number of repeats suppressed since it was last let through."""
         now = time.monotonic()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self._interval:
                 self._suppressed[key] = self._suppressed.get(key, 0) + 1
-                return False
+                return None
             self._last[key] = now
             suppressed = self._suppressed.pop(key, 0)
             if len(self._last) > 10000:  # bound memory if keys are unbounded (e.g. per-file)
                 self._last.clear()
+                self._suppressed.clear()
+        return suppressed
+
+    def log(self, level: int, key: str, message: str, **fields: object) -> bool:
+        """Log `message` unless `key` was logged within the interval; True if it was logged."""
+        suppressed = self.allow(key)
+        if suppressed is None:
+            return False
         extra = {k: str(v) for k, v in fields.items()}
         if suppressed:
             extra["suppressed_repeats"] = str(suppressed)
-        self._logger.error(message, extra={"fields": extra})
+        self._logger.log(level, message, extra={"fields": extra})
         return True
+
+    def error(self, key: str, message: str, **fields: object) -> bool:
+        return self.log(logging.ERROR, key, message, **fields)
+
+    def warning(self, key: str, message: str, **fields: object) -> bool:
+        return self.log(logging.WARNING, key, message, **fields)
+
+
+def one_line(exc: BaseException | None) -> str:
+    """An exception as `Type: message` on one line (no traceback)."""
+    if exc is None:
+        return ""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

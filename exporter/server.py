@@ -7,6 +7,14 @@ current at that moment, so a SIGHUP reload swaps certificates and client-auth se
 handshakes without closing the listener. Every handshake is an independent coroutine with a
 timeout, so a client that connects and never speaks stalls nobody else (prometheus-client's
 threaded TLS server handshakes in its accept loop, where one idle client blocks everybody).
+
+Connections are bounded so that idle or slow clients cannot take the file descriptors real
+scrapes need: a connection must complete its request headers within `read_header_timeout`, an
+idle keep-alive connection is closed after `idle_timeout`, and at most `max_connections` are
+open at once (derived from RLIMIT_NOFILE). A new connection over that number closes the
+longest-idle one (an idle keep-alive connection may be closed by the server at any time; the
+client simply reconnects); only when every connection is busy with a request is the new one
+refused. Requests in flight are capped separately (`max_requests`, answered 503 at once).
 """
 
 from __future__ import annotations
@@ -18,16 +26,23 @@ import hashlib
 import html
 import ipaddress
 import logging
+import resource
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 import bcrypt
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+from aiohttp.web_server import Server
 
 from exporter import __version__
+from exporter.logsetup import RateLimitedLog, one_line
 from exporter.scrape import Scraper
 from exporter.webconfig import RateLimit, WebConfig, parse_basic_auth
 
@@ -38,6 +53,39 @@ OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset
 
 # A client gets this long to complete its TLS handshake; then the connection is dropped.
 TLS_HANDSHAKE_TIMEOUT = 10.0
+
+# Listen backlog: also how many connections asyncio accepts in one go, before any of them can be
+# closed, so that many descriptors are kept free beyond the connection limit.
+BACKLOG = 128
+# Descriptors kept for everything but connections: collectors' files, /dev/kmsg, the udev
+# netlink socket, the listening sockets, Python itself.
+RESERVED_FDS = 64
+MIN_CONNECTIONS = 16
+MAX_CONNECTIONS = 1024
+
+# Web errors (client garbage, resource exhaustion) are logged once per key per this interval.
+WEB_LOG_INTERVAL = 60.0
+
+
+@dataclass(frozen=True)
+class WebLimits:
+    """--web.idle-timeout, --web.read-header-timeout, --web.max-requests (0: no limit) and the
+    connection limit (0: derived from RLIMIT_NOFILE, see `connection_limit`)."""
+
+    idle_timeout: float = 90.0
+    read_header_timeout: float = 10.0
+    max_requests: int = 40
+    max_connections: int = 0
+
+
+def connection_limit(listeners: int = 1, backlog: int = BACKLOG, nofile: int | None = None) -> int:
+    """How many connections fit in RLIMIT_NOFILE (or `nofile`): each listener may accept
+    `backlog` at once before any can be closed, and RESERVED_FDS stay for the rest."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0] if nofile is None else nofile
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, soft - listeners * backlog - RESERVED_FDS))
+
 
 SCRAPER_KEY: web.AppKey[Scraper] = web.AppKey("scraper", Scraper)
 
@@ -167,16 +215,37 @@ class WebState:
 
 WEB_STATE_KEY: web.AppKey[WebState] = web.AppKey("web_state", WebState)
 
-_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_HandlerFunc = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(
-    scraper: Scraper, telemetry_path: str = "/metrics", state: WebState | None = None
+    scraper: Scraper,
+    telemetry_path: str = "/metrics",
+    state: WebState | None = None,
+    max_requests: int = 0,
 ) -> web.Application:
+    """The application; `max_requests` (0: no limit) caps the requests handled at once, more
+    are answered 503 at once (node_exporter's --web.max-requests)."""
     state = state or WebState()
+    in_flight = 0
 
     @web.middleware
-    async def guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    async def limit(request: web.Request, handler: _HandlerFunc) -> web.StreamResponse:
+        nonlocal in_flight
+        if max_requests and in_flight >= max_requests:
+            return web.Response(
+                status=503,
+                text="Too many requests in flight\n",
+                headers={"Retry-After": "1"},
+            )
+        in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            in_flight -= 1
+
+    @web.middleware
+    async def guard(request: web.Request, handler: _HandlerFunc) -> web.StreamResponse:
         cfg = state.config
         if not state.allow_request():
             return web.Response(status=429, text="Too Many Requests\n")
@@ -194,7 +263,7 @@ def build_app(
         for name, value in state.config.headers.items():
             response.headers[name] = value
 
-    app = web.Application(middlewares=[guard])
+    app = web.Application(middlewares=[limit, guard])
     app.on_response_prepare.append(add_headers)
     app[SCRAPER_KEY] = scraper
     app[WEB_STATE_KEY] = state
@@ -266,6 +335,168 @@ class _Gate(asyncio.Protocol):
         self.lost = (exc,)
 
 
+class _Slot:
+    """One open connection's place in `Connections`."""
+
+    __slots__ = ("_pool", "closer", "is_open")
+
+    def __init__(self, pool: Connections, closer: Callable[[], None]) -> None:
+        self._pool = pool
+        self.closer = closer
+        self.is_open = True
+
+    def busy(self) -> None:
+        self._pool.busy(self)
+
+    def idle(self) -> None:
+        self._pool.idle(self)
+
+    def release(self) -> None:
+        self._pool.release(self)
+
+    def evict(self) -> None:
+        self._pool.release(self)
+        self.closer()
+
+
+class Connections:
+    """Counts the open connections of every listener and knows which are idle (no request being
+    handled: a TLS handshake, no request yet, headers still arriving, keep-alive), oldest first."""
+
+    def __init__(self, limit: int, errlog: RateLimitedLog) -> None:
+        self.limit = limit
+        self.open = 0
+        self.evicted = 0
+        self.refused = 0
+        self._idle: OrderedDict[_Slot, None] = OrderedDict()
+        self._errlog = errlog
+
+    def admit(self, closer: Callable[[], None]) -> _Slot | None:
+        """A slot for a new connection, or None if it must be refused."""
+        if self.limit and self.open >= self.limit:
+            if not self._idle:
+                self.refused += 1
+                self._errlog.warning(
+                    "connections-refused",
+                    "connection limit reached and every connection is busy: refusing new ones",
+                    limit=self.limit,
+                )
+                return None
+            victim = next(iter(self._idle))
+            self.evicted += 1
+            self._errlog.warning(
+                "connections-evicted",
+                "connection limit reached: closing the longest-idle connections",
+                limit=self.limit,
+            )
+            victim.evict()
+        slot = _Slot(self, closer)
+        self.open += 1
+        self._idle[slot] = None
+        return slot
+
+    def busy(self, slot: _Slot) -> None:
+        self._idle.pop(slot, None)
+
+    def idle(self, slot: _Slot) -> None:
+        if slot.is_open:
+            self._idle[slot] = None
+            self._idle.move_to_end(slot)
+
+    def release(self, slot: _Slot) -> None:
+        if slot.is_open:
+            slot.is_open = False
+            self.open -= 1
+            self._idle.pop(slot, None)
+
+
+class _Handler(RequestHandler):
+    """aiohttp's request handler with a request-header deadline and its connection slot kept
+    current (busy while a request is handled, idle otherwise)."""
+
+    def __init__(
+        self,
+        manager: Server,
+        *,
+        slot: _Slot,
+        read_header_timeout: float,
+        errlog: RateLimitedLog,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(manager, **kwargs)
+        self._slot = slot
+        self._read_header_timeout = read_header_timeout
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._in_request = False
+        self._errlog = errlog
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._slot.closer = self.force_close
+        # The first request's headers are due from the start (or the end of the TLS handshake).
+        self._arm_header_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        # The first byte of a new request starts its header deadline.
+        if data and not self._in_request and self._header_deadline is None:
+            self._arm_header_deadline()
+        super().data_received(data)
+
+    async def _handle_request(
+        self,
+        request: BaseRequest,
+        start_time: float | None,
+        request_handler: Callable[[BaseRequest], Awaitable[StreamResponse]],
+    ) -> tuple[StreamResponse, bool]:
+        self._in_request = True
+        self._disarm_header_deadline()
+        self._slot.busy()
+        try:
+            return await super()._handle_request(request, start_time, request_handler)
+        finally:
+            self._in_request = False
+            self._slot.idle()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm_header_deadline()
+        self._slot.release()
+        super().connection_lost(exc)
+
+    def _arm_header_deadline(self) -> None:
+        self._disarm_header_deadline()
+        self._header_deadline = asyncio.get_running_loop().call_later(
+            self._read_header_timeout, self._header_deadline_passed
+        )
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _header_deadline_passed(self) -> None:
+        self._header_deadline = None
+        if not self._in_request:
+            LOG.debug("request headers not complete in time; closing the connection")
+            self.force_close()
+
+
+def loop_exception_handler(
+    errlog: RateLimitedLog,
+) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+    """For loop.set_exception_handler: asyncio's errors (e.g. "socket.accept() out of system
+    resource", raised on every accept attempt at the descriptor limit) on one rate-limited line
+    each instead of a traceback per occurrence."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        message = str(context.get("message") or "unhandled error in the event loop")
+        first = message.splitlines()[0] if message else message
+        exc = context.get("exception")
+        err = one_line(exc) if isinstance(exc, BaseException) else ""
+        errlog.error(f"loop:{first}:{type(exc).__name__}", f"event loop: {first}", err=err)
+
+    return handle
+
+
 class _Acceptor(asyncio.Protocol):
     def __init__(self, site: ReloadableSite) -> None:
         self._site = site
@@ -286,13 +517,22 @@ class ReloadableSite(web.BaseSite):
         host: str,
         port: int,
         state: WebState,
-        backlog: int = 128,
+        *,
+        backlog: int = BACKLOG,
+        limits: WebLimits | None = None,
+        connections: Connections | None = None,
+        errlog: RateLimitedLog | None = None,
     ) -> None:
         super().__init__(runner, backlog=backlog)
         self._host = host
         self._port = port
         self._state = state
         self._pending: set[asyncio.Task[None]] = set()
+        self._limits = limits or WebLimits()
+        self._errlog = errlog or RateLimitedLog(LOG, WEB_LOG_INTERVAL)
+        self._connections = connections or Connections(
+            self._limits.max_connections or connection_limit(1, backlog), self._errlog
+        )
 
     @property
     def name(self) -> str:
@@ -316,24 +556,53 @@ class ReloadableSite(web.BaseSite):
             task.cancel()
         await super().stop()
 
-    def _new_handler(self) -> RequestHandler:
+    def _new_handler(self, slot: _Slot) -> RequestHandler:
         server = self._runner.server
         assert server is not None
-        return server()
+        return _Handler(
+            server,
+            slot=slot,
+            read_header_timeout=self._limits.read_header_timeout,
+            errlog=self._errlog,
+            loop=asyncio.get_running_loop(),
+            keepalive_timeout=self._limits.idle_timeout,
+            access_log=None,
+        )
 
     def hand_over(self, transport: asyncio.Transport) -> None:
+        slot = self._connections.admit(transport.abort)
+        if slot is None:
+            transport.abort()
+            return
         cfg = self._state.config
         if cfg.tls is None:
-            handler = self._new_handler()
+            handler = self._new_handler(slot)
             transport.set_protocol(handler)
             handler.connection_made(transport)
             transport.resume_reading()
             return
-        task = asyncio.ensure_future(self._handshake(transport, cfg))
+        task = asyncio.ensure_future(self._handshake(transport, cfg, slot))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _handshake(self, transport: asyncio.Transport, cfg: WebConfig) -> None:
+        def close() -> None:
+            # abort() as well: a task cancelled before its first step never runs its handlers
+            task.cancel()
+            transport.abort()
+
+        slot.closer = close
+
+    async def _handshake(self, transport: asyncio.Transport, cfg: WebConfig, slot: _Slot) -> None:
+        handed_over = False
+        try:
+            handed_over = await self._tls_hand_over(transport, cfg, slot)
+        finally:
+            if not handed_over:  # once aiohttp has it, its connection_lost releases the slot
+                slot.release()
+
+    async def _tls_hand_over(
+        self, transport: asyncio.Transport, cfg: WebConfig, slot: _Slot
+    ) -> bool:
         assert cfg.tls is not None
         loop = asyncio.get_running_loop()
         gate = _Gate()
@@ -355,17 +624,17 @@ class ReloadableSite(web.BaseSite):
                 "TLS handshake failed", extra={"fields": {"err": str(exc) or type(exc).__name__}}
             )
             transport.abort()
-            return
+            return False
         if tls_transport is None:
             transport.abort()
-            return
+            return False
         if cfg.client_allowed_sans and not _san_matches(
             tls_transport.get_extra_info("peercert"), cfg.client_allowed_sans
         ):
             LOG.debug("client certificate has no allowed SAN; closing")
             tls_transport.abort()
-            return
-        handler = self._new_handler()
+            return False
+        handler = self._new_handler(slot)
         tls_transport.set_protocol(handler)
         handler.connection_made(tls_transport)
         for chunk in gate.data:
@@ -375,3 +644,4 @@ class ReloadableSite(web.BaseSite):
         elif gate.eof:
             with contextlib.suppress(Exception):
                 handler.eof_received()
+        return True

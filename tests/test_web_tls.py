@@ -195,6 +195,29 @@ def test_trickling_clients_do_not_stall_tls_scrapes(auth_exporter: Exporter, pki
         tls.close()
 
 
+def test_tls_connection_idle_after_handshake_is_closed(pki: TestCA, tmp_path: Path) -> None:
+    srv = pki.server_cert("idle-server")
+    cfg = write(
+        tmp_path / "web.yml",
+        f"tls_server_config:\n  cert_file: {srv.cert}\n  key_file: {srv.key}\n",
+    )
+    with running_exporter(tmp_path, cfg, ["--web.read-header-timeout=1"]) as exp:
+        tls = client_context(pki).wrap_socket(
+            socket.create_connection(("127.0.0.1", exp.port), timeout=5),
+            server_hostname="127.0.0.1",
+        )
+        try:
+            start = time.monotonic()
+            try:
+                data = tls.recv(1)  # returns when the server closes the connection
+            except (ssl.SSLError, ConnectionError):
+                data = b""
+            assert data == b""
+            assert time.monotonic() - start < 3.0
+        finally:
+            tls.close()
+
+
 def test_client_certificate_required(pki: TestCA, tmp_path: Path) -> None:
     srv = pki.server_cert("mtls-server")
     good = pki.client_cert("good-client")
