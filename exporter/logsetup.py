@@ -56,6 +56,7 @@ def setup_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()
+    handler.addFilter(LibraryLogFilter())
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))
     # aiohttp logs every request at info level; an exporter scraped every 15 s should not.
@@ -94,20 +95,24 @@ class RateLimitedLog:
 
     def log(self, level: int, key: str, message: str, **fields: object) -> bool:
         """Log `message` unless `key` was logged within the interval; True if it was logged."""
+        return self._emit(level, key, message, fields)
+
+    def error(self, key: str, message: str, **fields: object) -> bool:
+        return self._emit(logging.ERROR, key, message, fields)
+
+    def warning(self, key: str, message: str, **fields: object) -> bool:
+        return self._emit(logging.WARNING, key, message, fields)
+
+    def _emit(self, level: int, key: str, message: str, fields: dict[str, object]) -> bool:
         suppressed = self.allow(key)
         if suppressed is None:
             return False
         extra = {k: str(v) for k, v in fields.items()}
         if suppressed:
             extra["suppressed_repeats"] = str(suppressed)
-        self._logger.log(level, message, extra={"fields": extra})
+        # source= names the caller of log()/error()/warning(), not this module
+        self._logger.log(level, message, extra={"fields": extra}, stacklevel=3)
         return True
-
-    def error(self, key: str, message: str, **fields: object) -> bool:
-        return self.log(logging.ERROR, key, message, **fields)
-
-    def warning(self, key: str, message: str, **fields: object) -> bool:
-        return self.log(logging.WARNING, key, message, **fields)
 
 
 def one_line(exc: BaseException | None) -> str:
@@ -116,3 +121,36 @@ def one_line(exc: BaseException | None) -> str:
         return ""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class LibraryLogFilter(logging.Filter):
+    """aiohttp and asyncio log client garbage and resource errors with a traceback each time
+    (thousands of lines from one unauthenticated client). Their records are let through once per
+    `interval` per logger and message, on one line: the traceback becomes an `err` field."""
+
+    PREFIXES = ("aiohttp", "asyncio")
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self._limit = RateLimitedLog(LOG, interval)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.PREFIXES):
+            return True
+        suppressed = self._limit.allow(f"{record.name}\0{record.levelno}\0{record.msg}")
+        if suppressed is None:
+            return False
+        fields = getattr(record, "fields", None)
+        extra = dict(fields) if isinstance(fields, dict) else {}
+        if record.exc_info:
+            extra["err"] = one_line(record.exc_info[1])
+            record.exc_info = None
+            record.exc_text = None
+        record.stack_info = None
+        if suppressed:
+            extra["suppressed_repeats"] = str(suppressed)
+        # the message itself on one line too (asyncio appends "\nsocket: <...>" and the like)
+        record.msg = " ".join(record.getMessage().split())
+        record.args = None
+        record.fields = extra
+        return True

@@ -36,6 +36,7 @@ from typing import Any
 
 import bcrypt
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
@@ -411,8 +412,9 @@ class Connections:
 
 
 class _Handler(RequestHandler):
-    """aiohttp's request handler with a request-header deadline and its connection slot kept
-    current (busy while a request is handled, idle otherwise)."""
+    """aiohttp's request handler with a request-header deadline, its connection slot kept
+    current (busy while a request is handled, idle otherwise), and client garbage logged on one
+    rate-limited line instead of an error with a traceback per request."""
 
     def __init__(
         self,
@@ -478,6 +480,28 @@ class _Handler(RequestHandler):
         if not self._in_request:
             LOG.debug("request headers not complete in time; closing the connection")
             self.force_close()
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc_info = kw.get("exc_info")
+        exc = exc_info if isinstance(exc_info, BaseException) else None
+        # aiohttp calls this as ("Error handling request from %s", remote, exc_info=exc) for
+        # requests it cannot parse, and with other messages for errors of its own or ours.
+        client = str(args[1]) if len(args) > 1 else ""
+        if isinstance(exc, HttpProcessingError):
+            self._errlog.warning(
+                f"bad-request:{type(exc).__name__}",
+                "malformed HTTP request",
+                client=client,
+                err=one_line(exc),
+            )
+            return
+        message = str(args[0]) if args else "error"
+        self._errlog.error(
+            f"handler:{message}:{type(exc).__name__}",
+            "error handling a request",
+            detail=message,
+            err=one_line(exc),
+        )
 
 
 def loop_exception_handler(

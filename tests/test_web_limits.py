@@ -248,3 +248,51 @@ def test_unit_file_limit_leaves_room_for_every_connection() -> None:
     # and the limit is derived from the descriptors there are
     assert connection_limit(1, nofile=256) == 256 - BACKLOG - RESERVED_FDS
     assert connection_limit(2, nofile=256) == MIN_CONNECTIONS
+
+
+BAD_REQUESTS = {
+    "http2-preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "tls-on-plain-port": b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 32,
+    "bad-header": b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n",
+    "line-too-long": b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    "binary": b"\x00\xff\xfe garbage \x01\x02\r\n\r\n",
+    "bad-version": b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
+}
+
+
+def send_raw(port: int, payload: bytes) -> bytes:
+    """Sends `payload` on a new connection; whatever comes back before the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+        reply = b""
+        try:
+            sock.sendall(payload)
+            while chunk := sock.recv(65536):
+                reply += chunk
+        except OSError:
+            pass
+        return reply
+
+
+@pytest.mark.parametrize("level", ["info", "debug"])
+def test_malformed_requests_are_logged_briefly(tmp_path: Path, level: str) -> None:
+    # Before: each malformed request logged an error with a traceback (2,000 HTTP/2 prefaces,
+    # 2,000 entries, 1.16 MB), unauthenticated.
+    rounds = 50
+    with running_exporter(tmp_path, None, [f"--log.level={level}"]) as exp:
+        before = len(exp.log().splitlines())
+        start = time.monotonic()
+        for _ in range(rounds):
+            for payload in BAD_REQUESTS.values():
+                reply = send_raw(exp.port, payload)
+                assert reply == b"" or reply[:10] in (b"HTTP/1.0 4", b"HTTP/1.1 4"), reply[:100]
+        took = time.monotonic() - start
+        assert timed_get(exp.port, "/-/healthy")[0] == 200
+        lines = new_log_lines(exp, before)
+        size = sum(len(line) + 1 for line in lines)
+    print(
+        f"\n{rounds * len(BAD_REQUESTS)} malformed requests in {took:.1f} s at {level}: "
+        f"{len(lines)} log lines, {size} bytes"
+    )
+    assert "Traceback" not in exp.log()
+    # one line per kind of error at most (a minute apart per kind)
+    assert len(lines) <= len(BAD_REQUESTS), "\n".join(lines[:20])
