@@ -45,7 +45,7 @@ from aiohttp.web_server import Server
 from exporter import __version__
 from exporter.logsetup import RateLimitedLog, one_line
 from exporter.scrape import Scraper
-from exporter.webconfig import RateLimit, WebConfig, parse_basic_auth
+from exporter.webconfig import RateLimit, WebConfig, dummy_hash, parse_basic_auth
 
 LOG = logging.getLogger("fctarget_exporter.server")
 
@@ -89,10 +89,6 @@ def connection_limit(listeners: int = 1, backlog: int = BACKLOG, nofile: int | N
 
 
 SCRAPER_KEY: web.AppKey[Scraper] = web.AppKey("scraper", Scraper)
-
-# Checked against when the user name is unknown, so that a wrong user name costs as much time as
-# a wrong password and does not reveal which users exist.
-_DUMMY_HASH = b"$2b$10$wBwQmQS1wto1jO7uJI0rN.8LO3ql512zs8oOIvMiL3A37v/qtCoV2"
 
 
 def wants_openmetrics(accept: str) -> bool:
@@ -155,7 +151,11 @@ class BasicAuthChecker:
     def clear(self) -> None:
         self._ok.clear()
 
-    async def check(self, users: Mapping[str, bytes], user: str, password: str) -> bool:
+    async def check(
+        self, users: Mapping[str, bytes], user: str, password: str, dummy: bytes = b""
+    ) -> bool:
+        """`dummy` (WebConfig.dummy_hash) is checked when `user` is unknown, so that it takes
+        as long as a wrong password; made from `users` if not given."""
         hashed = users.get(user)
         key = hashlib.sha256(b"\0".join((user.encode(), hashed or b"", password.encode()))).digest()
         if hashed is not None and key in self._ok:
@@ -164,7 +164,10 @@ class BasicAuthChecker:
         self.bcrypt_calls += 1
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(
-            self._pool, _checkpw, password.encode(), hashed if hashed is not None else _DUMMY_HASH
+            self._pool,
+            _checkpw,
+            password.encode(),
+            hashed if hashed is not None else (dummy or dummy_hash(users)),
         )
         if not ok or hashed is None:
             return False
@@ -252,7 +255,7 @@ def build_app(
             return web.Response(status=429, text="Too Many Requests\n")
         if cfg.users and request.path not in cfg.auth_excluded_paths:
             creds = parse_basic_auth(request.headers.get("Authorization", ""))
-            if creds is None or not await state.auth.check(cfg.users, *creds):
+            if creds is None or not await state.auth.check(cfg.users, *creds, cfg.dummy_hash):
                 return web.Response(
                     status=401,
                     text="Unauthorized\n",

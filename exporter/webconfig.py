@@ -23,12 +23,14 @@ import base64
 import logging
 import os
 import re
+import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiofiles
+import bcrypt
 import yaml
 
 LOG = logging.getLogger("fctarget_exporter.webconfig")
@@ -130,6 +132,7 @@ _RATE_KEYS = {"interval", "burst"}
 
 # bcrypt modular-crypt format: $2a$ / $2b$ / $2y$, two-digit cost, 53 characters of salt+hash.
 _BCRYPT = re.compile(r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$")
+_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
 _DURATION_UNITS = {
     "ns": 1e-9,
@@ -143,6 +146,21 @@ _DURATION_UNITS = {
     "w": 604800.0,
     "y": 31536000.0,
 }
+
+
+def bcrypt_cost(hashed: bytes) -> int:
+    """The cost field of a (validated) bcrypt hash: b"$2y$12$..." -> 12."""
+    return int(hashed[4:6])
+
+
+def dummy_hash(users: Mapping[str, bytes]) -> bytes:
+    """A hash to check a password against when the user name is unknown, at the highest cost
+    among `users`, so that an unknown user takes as long as a wrong password and user names
+    cannot be told apart by timing. No hashing is needed to make it: checking a password only
+    uses the cost and the salt, and nothing hashes to the random rest."""
+    cost = max((bcrypt_cost(h) for h in users.values()), default=10)
+    tail = "".join(secrets.choice(_BCRYPT_ALPHABET) for _ in range(31))
+    return bytes(bcrypt.gensalt(cost)) + tail.encode()
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,8 @@ class WebConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
     http2: bool = True
     rate_limit: RateLimit | None = None
+    # checked when the user name is unknown (see dummy_hash); empty without users
+    dummy_hash: bytes = b""
 
 
 def _where(path: str, key: str) -> str:
@@ -478,6 +498,7 @@ def parse_web_config(text: str, source: str, base_dir: str) -> WebConfig:
         headers=headers,
         http2=http2,
         rate_limit=rate,
+        dummy_hash=dummy_hash(users) if users else b"",
     )
 
 
