@@ -304,7 +304,13 @@ async def serve(
         connection_limit,
         loop_exception_handler,
     )
-    from exporter.webconfig import WebConfigError, load_web_config, reload_web_config
+    from exporter.webconfig import (
+        ALLOW_DOWNGRADE_KEY,
+        WebConfigError,
+        load_web_config,
+        reload_web_config,
+        security_downgrades,
+    )
 
     config_file: str = getattr(args, "web_config_file", "") or ""
     try:
@@ -354,6 +360,22 @@ async def serve(
             except WebConfigError as exc:
                 LOG.error("web config reload failed, keeping the previous one: %s", exc)
                 return
+            lost = security_downgrades(web_state.config, new)
+            if lost and not new.allow_downgrade:
+                LOG.error(
+                    "web config reload refused, keeping the previous one: %s would turn off %s "
+                    "(set %s: true in the file to allow it)",
+                    config_file,
+                    " and ".join(lost),
+                    ALLOW_DOWNGRADE_KEY,
+                )
+                return
+            if lost:
+                LOG.warning(
+                    "web config reload turns off %s (%s is set)",
+                    " and ".join(lost),
+                    ALLOW_DOWNGRADE_KEY,
+                )
             web_state.replace(new)
             LOG.info("web config reloaded", extra={"fields": {"tls": new.tls is not None}})
 

@@ -120,12 +120,15 @@ _TLS_KEYS = {
     "prefer_server_cipher_suites",
     "curve_preferences",
 }
+# Ours, not exporter-toolkit's (promtool rejects it): a reload may lower security.
+ALLOW_DOWNGRADE_KEY = "allow_downgrade_on_reload"
 _TOP_KEYS = {
     "tls_server_config",
     "http_server_config",
     "basic_auth_users",
     "basic_auth_excluded_paths",
     "rate_limit",
+    ALLOW_DOWNGRADE_KEY,
 }
 _HTTP_KEYS = {"http2", "headers"}
 _RATE_KEYS = {"interval", "burst"}
@@ -183,6 +186,8 @@ class WebConfig:
     rate_limit: RateLimit | None = None
     # checked when the user name is unknown (see dummy_hash); empty without users
     dummy_hash: bytes = b""
+    # allow_downgrade_on_reload: this file may replace a more secure one on SIGHUP
+    allow_downgrade: bool = False
 
 
 def _where(path: str, key: str) -> str:
@@ -422,7 +427,15 @@ def parse_web_config(text: str, source: str, base_dir: str) -> WebConfig:
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise WebConfigError(f"web config {source}: {problem}{at}") from None
+    if doc is None:
+        # An empty file would mean plain HTTP without authentication: almost certainly a file
+        # truncated or not yet written, not a wish. `{}` says it explicitly.
+        raise WebConfigError(
+            f"web config {source}: the file is empty (without --web.config.file the exporter "
+            "serves plain HTTP without authentication; `{}` says so in a file)"
+        )
     top = _mapping(doc, source, "", _TOP_KEYS)
+    allow_downgrade = _bool(top.get(ALLOW_DOWNGRADE_KEY), source, ALLOW_DOWNGRADE_KEY, False)
 
     tls_section = _mapping(top.get("tls_server_config"), source, "tls_server_config", _TLS_KEYS)
     tls: ssl.SSLContext | None = None
@@ -499,7 +512,29 @@ def parse_web_config(text: str, source: str, base_dir: str) -> WebConfig:
         http2=http2,
         rate_limit=rate,
         dummy_hash=dummy_hash(users) if users else b"",
+        allow_downgrade=allow_downgrade,
     )
+
+
+def security_downgrades(old: WebConfig, new: WebConfig) -> list[str]:
+    """What replacing `old` by `new` would take away: TLS, client certificate verification,
+    client_allowed_sans, basic auth (entirely or on some paths). Empty if nothing."""
+    lost = []
+    if old.tls is not None and new.tls is None:
+        lost.append("TLS")
+    old_verify = old.tls.verify_mode if old.tls is not None else ssl.CERT_NONE
+    new_verify = new.tls.verify_mode if new.tls is not None else ssl.CERT_NONE
+    if new_verify < old_verify:
+        lost.append("client certificate verification")
+    if old.client_allowed_sans and not new.client_allowed_sans:
+        lost.append("client_allowed_sans")
+    if old.users and not new.users:
+        lost.append("basic auth")
+    elif old.users:
+        opened = sorted(new.auth_excluded_paths - old.auth_excluded_paths)
+        if opened:
+            lost.append(f"basic auth on {', '.join(opened)}")
+    return lost
 
 
 def load_web_config(path: str) -> WebConfig:
