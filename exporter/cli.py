@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=40,
         metavar="N",
-        help="requests handled at once; more are answered 503 at once (0: no limit; default 40)",
+        help="scrapes handled at once; more are answered 503 at once (0: no limit; default 40)",
     )
     web.add_argument(
         "--web.idle-timeout",
