@@ -137,7 +137,8 @@ class LibraryLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith(self.PREFIXES):
             return True
-        suppressed = self._limit.allow(f"{record.name}\0{record.levelno}\0{record.msg}")
+        template = str(record.msg).split("\n", 1)[0][:200]
+        suppressed = self._limit.allow(f"{record.name}\0{record.levelno}\0{template}")
         if suppressed is None:
             return False
         fields = getattr(record, "fields", None)
@@ -150,7 +151,11 @@ class LibraryLogFilter(logging.Filter):
         if suppressed:
             extra["suppressed_repeats"] = str(suppressed)
         # the message itself on one line too (asyncio appends "\nsocket: <...>" and the like)
-        record.msg = " ".join(record.getMessage().split())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: keep what there is
+            message = str(record.msg)
+        record.msg = " ".join(message.split())
         record.args = None
         record.fields = extra
         return True

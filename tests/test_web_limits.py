@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from exporter import server
-from exporter.logsetup import RateLimitedLog
+from exporter.logsetup import LibraryLogFilter, RateLimitedLog
 from exporter.scrape import Scraper
 from exporter.server import (
     BACKLOG,
@@ -473,3 +473,29 @@ def test_client_key() -> None:
     )
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
     assert client_key(None) == ""
+
+
+def test_library_log_filter() -> None:
+    filt = LibraryLogFilter(interval=60.0)
+
+    def record(name: str, msg: str, args: tuple[object, ...] = ()) -> logging.LogRecord:
+        try:
+            raise ValueError("bad\nbytes")
+        except ValueError as exc:
+            return logging.LogRecord(
+                name, logging.ERROR, __file__, 1, msg, args, (type(exc), exc, exc.__traceback__)
+            )
+
+    records = [record("aiohttp.server", "Error from %s", ("x",)) for _ in range(100)]
+    kept = [r for r in records if filt.filter(r)]
+    assert len(kept) == 1
+    assert kept[0].exc_info is None
+    assert kept[0].getMessage() == "Error from x"
+    assert getattr(kept[0], "fields", {})["err"] == "ValueError: bad bytes"
+    # arguments that do not fit the message do not raise from the filter
+    odd = record("asyncio", "%d things\nmore", ("not a number",))
+    assert filt.filter(odd)
+    assert odd.getMessage() == "%d things more"
+    # our own records pass untouched
+    ours = record("fctarget_exporter.server", "x")
+    assert filt.filter(ours) and ours.exc_info is not None
