@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from exporter import server
@@ -25,12 +26,22 @@ from exporter.server import (
     RESERVED_FDS,
     AuthResult,
     BasicAuthChecker,
+    Connections,
+    ReloadableSite,
+    WebState,
     build_app,
     client_key,
     connection_limit,
     loop_exception_handler,
 )
-from tests.test_web_certs import Exporter, basic, bcrypt_hash, running_exporter, write
+from tests.test_web_certs import (
+    Exporter,
+    basic,
+    bcrypt_hash,
+    free_port,
+    running_exporter,
+    write,
+)
 
 NOFILE = 256  # the exporter's RLIMIT_NOFILE in the resource test
 IDLE_CLIENTS = 300  # more than it has descriptors
@@ -499,3 +510,51 @@ def test_library_log_filter() -> None:
     # our own records pass untouched
     ours = record("fctarget_exporter.server", "x")
     assert filt.filter(ours) and ours.exc_info is not None
+
+
+def test_eviction_spares_connections_busy_with_a_request() -> None:
+    # At the connection limit the longest-idle connection is closed for a new one; one whose
+    # request is being handled (here a 0.5 s scrape) is not, and when every connection is
+    # busy the new one is refused. (Busy/idle comes from aiohttp's RequestHandler internals:
+    # this fails if an aiohttp upgrade stops calling them.)
+    async def scenario() -> dict[str, object]:
+        app = build_app(SlowScraper(0.5))
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        errlog = RateLimitedLog(logging.getLogger("test"), 60.0)
+        conns = Connections(2, errlog)
+        port = free_port()
+        site = ReloadableSite(runner, "127.0.0.1", port, WebState(), connections=conns)
+        await site.start()
+        out: dict[str, object] = {}
+        try:
+            busy_r, busy_w = await asyncio.open_connection("127.0.0.1", port)
+            busy_w.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.sleep(0.1)
+            idle_r, idle_w = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(0.1)
+            new_r, new_w = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(0.1)
+            out["idle closed"] = await asyncio.wait_for(idle_r.read(), 2) == b""
+            new_w.write(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+            out["new"] = (await asyncio.wait_for(new_r.readline(), 2)).strip()
+            # both connections busy with a scrape: a third is refused
+            new_w.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.sleep(0.1)
+            third_r, third_w = await asyncio.open_connection("127.0.0.1", port)
+            out["third refused"] = await asyncio.wait_for(third_r.read(), 2) == b""
+            out["busy"] = (await asyncio.wait_for(busy_r.readline(), 2)).strip()
+            out["evicted, refused"] = (conns.evicted, conns.refused)
+            for w in (busy_w, idle_w, new_w, third_w):
+                w.close()
+        finally:
+            await runner.cleanup()
+        return out
+
+    assert asyncio.run(scenario()) == {
+        "idle closed": True,
+        "new": b"HTTP/1.1 200 OK",
+        "third refused": True,
+        "busy": b"HTTP/1.1 200 OK",
+        "evicted, refused": (1, 1),
+    }
