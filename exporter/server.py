@@ -58,6 +58,9 @@ OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset
 
 # A client gets this long to complete its TLS handshake; then the connection is dropped.
 TLS_HANDSHAKE_TIMEOUT = 10.0
+# A TLS connection closed gracefully (idle timeout) waits this long for the client's
+# close_notify, keeping its descriptor meanwhile (asyncio's default is 30 s).
+TLS_SHUTDOWN_TIMEOUT = 2.0
 
 # Listen backlog: also how many connections asyncio accepts in one go, before any of them can be
 # closed, so that many descriptors are kept free beyond the connection limit.
@@ -589,7 +592,7 @@ class _Handler(RequestHandler):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._slot.closer = self.force_close
+        self._slot.closer = self.abort
         # The first request's headers are due from the start (or the end of the TLS handshake).
         self._arm_header_deadline()
 
@@ -619,6 +622,13 @@ class _Handler(RequestHandler):
         self._slot.release()
         super().connection_lost(exc)
 
+    def abort(self) -> None:
+        """Closes the connection at once: no TLS close_notify exchange, which would keep the
+        descriptor until the client answers (up to TLS_SHUTDOWN_TIMEOUT)."""
+        if self.transport is not None:
+            self.transport.abort()
+        self.force_close()
+
     def _arm_header_deadline(self) -> None:
         self._disarm_header_deadline()
         self._header_deadline = asyncio.get_running_loop().call_later(
@@ -634,7 +644,7 @@ class _Handler(RequestHandler):
         self._header_deadline = None
         if not self._in_request:
             LOG.debug("request headers not complete in time; closing the connection")
-            self.force_close()
+            self.abort()
 
     def log_exception(self, *args: Any, **kw: Any) -> None:
         exc_info = kw.get("exc_info")
@@ -792,6 +802,7 @@ class ReloadableSite(web.BaseSite):
                 cfg.tls,
                 server_side=True,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT,
+                ssl_shutdown_timeout=TLS_SHUTDOWN_TIMEOUT,
             )
         except asyncio.CancelledError:
             transport.abort()

@@ -36,9 +36,12 @@ from exporter.server import (
 )
 from tests.test_web_certs import (
     Exporter,
+    TestCA,
     basic,
     bcrypt_hash,
+    client_context,
     free_port,
+    https_get,
     running_exporter,
     write,
 )
@@ -139,7 +142,8 @@ def test_idle_and_slow_clients_beyond_the_fd_limit_do_not_stop_scrapes(tmp_path:
             )
             assert [st for st, _ in results] == [200] * 5
             assert max(t for _, t in results) < 2.0
-            assert fds < NOFILE
+            # the connection limit, the exporter's own files, nothing lingering
+            assert fds <= connection_limit(1, nofile=NOFILE) + 16
         finally:
             for s in slow:
                 s.finish()
@@ -147,6 +151,50 @@ def test_idle_and_slow_clients_beyond_the_fd_limit_do_not_stop_scrapes(tmp_path:
                 sock.close()
         lines = new_log_lines(exp, before)
         print(f"log lines written under abuse: {len(lines)}")
+        assert len(lines) <= 5, "\n".join(lines[:20])
+        assert "Traceback" not in exp.log()
+
+
+def test_idle_clients_beyond_the_fd_limit_do_not_stop_tls_scrapes(tmp_path: Path) -> None:
+    # The same over TLS: connections that never start a handshake, and connections idle after
+    # one, more of them together than the exporter has descriptors.
+    ca = TestCA(tmp_path)
+    srv = ca.server_cert("limits-server")
+    cfg = write(
+        tmp_path / "web.yml",
+        f"tls_server_config:\n  cert_file: {srv.cert}\n  key_file: {srv.key}\n",
+    )
+    ctx = client_context(ca)
+    with running_exporter(tmp_path, cfg, ["--log.level=info"], nofile=NOFILE) as exp:
+        before = len(exp.log().splitlines())
+        idle: list[socket.socket] = []
+        try:
+            idle = open_idle(exp.port, 200)
+            for _ in range(100):  # handshake done, then silence (ends early if evicted first)
+                sock = socket.create_connection(("127.0.0.1", exp.port), timeout=3)
+                try:
+                    idle.append(ctx.wrap_socket(sock, server_hostname="127.0.0.1"))
+                except OSError:
+                    sock.close()
+            time.sleep(1.0)
+            fds = exp.open_fds()
+            results = []
+            for _ in range(5):
+                start = time.monotonic()
+                status = https_get(exp.port, ctx, path="/-/healthy", timeout=2.0).status
+                results.append((status, time.monotonic() - start))
+            print(
+                f"\n{len(idle)} idle TLS-port clients, exporter fds {fds}/{NOFILE}, "
+                f"scrapes (status, s): {[(st, round(t, 3)) for st, t in results]}"
+            )
+            assert [st for st, _ in results] == [200] * 5
+            assert max(t for _, t in results) < 2.0
+            # the connection limit, the exporter's own files, nothing lingering
+            assert fds <= connection_limit(1, nofile=NOFILE) + 16
+        finally:
+            for sock in idle:
+                sock.close()
+        lines = new_log_lines(exp, before)
         assert len(lines) <= 5, "\n".join(lines[:20])
         assert "Traceback" not in exp.log()
 
