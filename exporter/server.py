@@ -77,13 +77,11 @@ WEB_LOG_INTERVAL = 60.0
 
 @dataclass(frozen=True)
 class WebLimits:
-    """--web.idle-timeout, --web.read-header-timeout, --web.max-requests (0: no limit) and the
-    connection limit (0: derived from RLIMIT_NOFILE, see `connection_limit`)."""
+    """--web.idle-timeout, --web.read-header-timeout and --web.max-requests (0: no limit)."""
 
     idle_timeout: float = 90.0
     read_header_timeout: float = 10.0
     max_requests: int = 40
-    max_connections: int = 0
 
 
 def connection_limit(listeners: int = 1, backlog: int = BACKLOG, nofile: int | None = None) -> int:
@@ -719,9 +717,7 @@ class ReloadableSite(web.BaseSite):
         self._pending: set[asyncio.Task[None]] = set()
         self._limits = limits or WebLimits()
         self._errlog = errlog or RateLimitedLog(LOG, WEB_LOG_INTERVAL)
-        self._connections = connections or Connections(
-            self._limits.max_connections or connection_limit(1, backlog), self._errlog
-        )
+        self._connections = connections or Connections(connection_limit(1, backlog), self._errlog)
 
     @property
     def name(self) -> str:
