@@ -8,8 +8,6 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
-import socket
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,12 +15,13 @@ from typing import Any, NoReturn
 
 from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
 
-from exporter import __version__, entry, sdnotify
+from exporter import __version__
 from exporter.collector import REGISTRY, Collector, CollectorContext
-from exporter.flagtypes import positive_seconds
+from exporter.flagtypes import count, positive_seconds
 from exporter.logsetup import LOG, RateLimitedLog, setup_logging
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper
+from exporter.weblimits import WebLimits
 
 # 9100-9999 hold Prometheus's default port allocations and are full; 19181 lies outside that
 # range, below the ephemeral range (32768+) and is not an IANA-registered service port.
@@ -88,6 +87,31 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="FILE",
         help="exporter-toolkit web configuration (TLS, basic auth, headers); reloaded on SIGHUP",
+    )
+    web.add_argument(
+        "--web.max-requests",
+        dest="max_requests",
+        type=count,
+        default=WebLimits.max_requests,
+        metavar="N",
+        help="scrapes handled at once; more are answered 503 at once (0: no limit; default 40)",
+    )
+    web.add_argument(
+        "--web.idle-timeout",
+        dest="idle_timeout",
+        type=positive_seconds,
+        default=WebLimits.idle_timeout,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long (default 90)",
+    )
+    web.add_argument(
+        "--web.read-header-timeout",
+        dest="read_header_timeout",
+        type=positive_seconds,
+        default=WebLimits.read_header_timeout,
+        metavar="SECONDS",
+        help="close a connection whose request headers are not complete this long after it "
+        "opened or after the request began (default 10)",
     )
     paths = p.add_argument_group("host paths (point these at a fixture tree to test)")
     paths.add_argument(
@@ -223,17 +247,9 @@ def parse_listen(addr: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def show_address(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 def _fail(message: str) -> int:
     print(f"fctarget-exporter: error: {message}", file=sys.stderr)
     return 2
-
-
-class ListenError(Exception):
-    """A listener could not be opened: one line naming the address, exit 2."""
 
 
 def make_collectors(args: argparse.Namespace, paths: HostPaths) -> list[Collector]:
@@ -258,112 +274,6 @@ async def collect_once(scraper: Scraper) -> tuple[bytes, list[str]]:
         await scraper.stop()
     body = await asyncio.to_thread(scraper.encoder.encode, metrics, False)
     return body, scraper.failed(metrics)
-
-
-async def _start_sites(runner: Any, listens: list[tuple[str, int]], web_state: Any) -> list[str]:
-    from exporter.server import ReloadableSite
-
-    urls = []
-    scheme = "https" if web_state.config.tls is not None else "http"
-    for host, port in listens:
-        site = ReloadableSite(runner, host, port, web_state)
-        try:
-            await site.start()
-        except OSError as exc:
-            # asyncio wraps bind errors in a message holding a Python tuple: say it plainly.
-            if exc.errno is not None and not isinstance(exc, socket.gaierror):
-                reason = os.strerror(exc.errno).lower()
-            else:
-                reason = exc.strerror or str(exc)
-            raise ListenError(f"cannot listen on {show_address(host, port)}: {reason}") from None
-        LOG.info(
-            "listening",
-            extra={"fields": {"address": show_address(host, port), "tls": scheme == "https"}},
-        )
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        urls.append(f"{scheme}://{show_address(shown, port)}")
-    return urls
-
-
-def _install_reload(
-    loop: asyncio.AbstractEventLoop, config_file: str, web_state: Any
-) -> set[asyncio.Task[None]]:
-    from exporter.webconfig import WebConfigError, reload_web_config
-
-    reload_lock = asyncio.Lock()  # SIGHUPs in a burst apply in order, one at a time
-    reloads: set[asyncio.Task[None]] = set()
-
-    async def reload() -> None:
-        # SIGHUP: new handshakes and requests use the new file; the listeners stay open.
-        async with reload_lock:
-            try:
-                new = await reload_web_config(config_file)
-            except WebConfigError as exc:
-                LOG.error("web config reload failed, keeping the previous one: %s", exc)
-                return
-            web_state.replace(new)
-            LOG.info("web config reloaded", extra={"fields": {"tls": new.tls is not None}})
-
-    def on_sighup() -> None:
-        if not config_file:
-            LOG.info("SIGHUP: no --web.config.file to reload")
-            return
-        task = asyncio.ensure_future(reload())
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
-
-    loop.add_signal_handler(signal.SIGHUP, on_sighup)
-    if entry.hup_pending:  # a SIGHUP arrived while starting: the file may have changed since
-        entry.hup_pending = False
-        on_sighup()
-    return reloads
-
-
-async def serve(
-    scraper: Scraper,
-    args: argparse.Namespace,
-    listens: list[tuple[str, int]],
-    on_tick: Callable[[asyncio.Event], Awaitable[None]] | None = None,
-    banner: Callable[[list[str]], None] | None = None,
-) -> None:
-    from aiohttp import web
-
-    from exporter.server import WebState, build_app
-    from exporter.webconfig import WebConfigError, load_web_config
-
-    config_file: str = args.web_config_file or ""
-    try:
-        web_state = WebState(load_web_config(config_file))
-    except WebConfigError as exc:
-        raise SystemExit(_fail(str(exc))) from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(
-        build_app(scraper, args.telemetry_path, web_state), access_log=None, handle_signals=False
-    )
-    await runner.setup()
-    tick_task = None
-    try:
-        await scraper.start()
-        urls = await _start_sites(runner, listens, web_state)
-        _install_reload(loop, config_file, web_state)
-        if banner is not None:
-            banner(urls)
-        sdnotify.notify("READY=1")
-        tick_task = asyncio.ensure_future(on_tick(stop)) if on_tick is not None else None
-        await stop.wait()
-        LOG.info("shutting down")
-        sdnotify.notify("STOPPING=1")
-    finally:
-        if tick_task is not None:
-            tick_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await tick_task
-        await scraper.stop()
-        await runner.cleanup()
-        web_state.auth.close()
 
 
 def _host_paths(args: argparse.Namespace) -> HostPaths:
@@ -418,6 +328,13 @@ def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | N
         text, status = explain(paths, enabled_collectors(args), args.web_config_file)
         print(text, end="")
         return status
+    if not args.once:
+        from exporter.serving import ListenError, load_config  # aiohttp: only when serving
+
+        try:
+            config = load_config(args)  # a bad file stops start-up before anything runs
+        except ListenError as exc:
+            return _fail(str(exc))
     collectors = make_collectors(args, paths)
     if not collectors:
         LOG.warning("no collector is enabled: only the exporter's own metrics will be served")
@@ -426,19 +343,27 @@ def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | N
     scraper = Scraper(collectors, args.collector_timeout, RateLimitedLog(LOG), extra=extra)
     if args.once:
         return _run_once(scraper)
-    LOG.info(
-        "starting",
-        extra={
-            "fields": {
-                "version": __version__,
-                "collectors": ",".join(c.name for c in collectors) or "none",
-                "procfs": paths.procfs,
-                "sysfs": paths.sysfs,
-                "configfs": paths.configfs,
-                "kmsg": paths.kmsg,
-            }
-        },
-    )
+    _log_start(collectors, paths)
+    return _serve(args, scraper, config, sim, demo_dir)
+
+
+def _log_start(collectors: Sequence[Collector], paths: HostPaths) -> None:
+    fields = {
+        "version": __version__,
+        "collectors": ",".join(c.name for c in collectors) or "none",
+        "procfs": paths.procfs,
+        "sysfs": paths.sysfs,
+        "configfs": paths.configfs,
+        "kmsg": paths.kmsg,
+    }
+    LOG.info("starting", extra={"fields": fields})
+
+
+def _serve(
+    args: argparse.Namespace, scraper: Scraper, config: Any, sim: Any, demo_dir: str | None
+) -> int:
+    from exporter.serving import ListenError, serve
+
     tick = banner = None
     if sim is not None:
         tick = _demo_tick(sim, args.demo_interval)
@@ -448,8 +373,9 @@ def _run(args: argparse.Namespace, paths: HostPaths, sim: Any, demo_dir: str | N
             print(f"fctarget-exporter demo: simulated host in {demo_dir}", flush=True)
             print(f"{shown}  (Ctrl-C to stop)", flush=True)
 
+    listens = [parse_listen(a) for a in args.listen]
     try:
-        asyncio.run(serve(scraper, args, [parse_listen(a) for a in args.listen], tick, banner))
+        asyncio.run(serve(scraper, args, config, listens, (tick, banner)))
     except ListenError as exc:
         return _fail(str(exc))
     return 0

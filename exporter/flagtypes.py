@@ -27,3 +27,10 @@ def seconds(*, allow_zero: bool) -> Callable[[str], float]:
 
 positive_seconds = seconds(allow_zero=False)
 nonnegative_seconds = seconds(allow_zero=True)
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number, 0 or more")
+    return int(text)

@@ -62,6 +62,7 @@ def setup_logging(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else LogfmtFormatter())
     root = logging.getLogger()
+    handler.addFilter(LibraryLogFilter())
     root.handlers[:] = [handler]
     root.setLevel(getattr(logging, level.upper()))
     # aiohttp logs every request at info level; an exporter scraped every 15 s should not.
@@ -82,26 +83,105 @@ class RateLimitedLog:
         self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def error(
-        self, key: str, message: str, *, origin: str = "", stacklevel: int = 1, **fields: object
-    ) -> bool:
-        """Log `message` unless `key` was logged within the interval; True if it was logged.
-
-        The line's `source` is the caller's (`stacklevel` frames up from it), or `origin`."""
+    def allow(self, key: str) -> int | None:
+        """None if `key` was let through within the interval (counted as suppressed); else the
+        number of repeats suppressed since it was last let through."""
         now = time.monotonic()
         with self._lock:
             last = self._last.get(key)
             if last is not None and now - last < self._interval:
                 self._suppressed[key] = self._suppressed.get(key, 0) + 1
-                return False
+                return None
             self._last[key] = now
             suppressed = self._suppressed.pop(key, 0)
             if len(self._last) > 10000:  # bound memory if keys are unbounded (e.g. per-file)
                 self._last.clear()
+                self._suppressed.clear()
+        return suppressed
+
+    def log(
+        self,
+        level: int,
+        key: str,
+        message: str,
+        *,
+        origin: str = "",
+        stacklevel: int = 1,
+        **fields: object,
+    ) -> bool:
+        """Log `message` unless `key` was logged within the interval; True if it was logged.
+
+        The line's `source` is the caller's (`stacklevel` frames up from it), or `origin`."""
+        return self._emit(level, key, message, fields, (origin, stacklevel))
+
+    def error(
+        self, key: str, message: str, *, origin: str = "", stacklevel: int = 1, **fields: object
+    ) -> bool:
+        return self._emit(logging.ERROR, key, message, fields, (origin, stacklevel))
+
+    def warning(
+        self, key: str, message: str, *, origin: str = "", stacklevel: int = 1, **fields: object
+    ) -> bool:
+        return self._emit(logging.WARNING, key, message, fields, (origin, stacklevel))
+
+    def _emit(
+        self, level: int, key: str, message: str, fields: dict[str, object], where: tuple[str, int]
+    ) -> bool:
+        suppressed = self.allow(key)
+        if suppressed is None:
+            return False
         extra = {k: str(v) for k, v in fields.items()}
         if suppressed:
             extra["suppressed_repeats"] = str(suppressed)
-        self._logger.error(
-            message, extra={"fields": extra, "origin": origin}, stacklevel=stacklevel + 1
+        origin, stacklevel = where
+        # source= names the caller of log()/error()/warning() (or further up), not this module
+        self._logger.log(
+            level, message, extra={"fields": extra, "origin": origin}, stacklevel=stacklevel + 2
         )
+        return True
+
+
+def one_line(exc: BaseException | None) -> str:
+    """An exception as `Type: message` on one line (no traceback)."""
+    if exc is None:
+        return ""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class LibraryLogFilter(logging.Filter):
+    """aiohttp and asyncio log client garbage and resource errors with a traceback each time
+    (thousands of lines from one unauthenticated client). Their records are let through once per
+    `interval` per logger and message, on one line: the traceback becomes an `err` field."""
+
+    PREFIXES = ("aiohttp", "asyncio")
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self._limit = RateLimitedLog(LOG, interval)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.PREFIXES):
+            return True
+        template = str(record.msg).split("\n", 1)[0][:200]
+        suppressed = self._limit.allow(f"{record.name}\0{record.levelno}\0{template}")
+        if suppressed is None:
+            return False
+        fields = getattr(record, "fields", None)
+        extra = dict(fields) if isinstance(fields, dict) else {}
+        if record.exc_info:
+            extra["err"] = one_line(record.exc_info[1])
+            record.exc_info = None
+            record.exc_text = None
+        record.stack_info = None
+        if suppressed:
+            extra["suppressed_repeats"] = str(suppressed)
+        # the message itself on one line too (asyncio appends "\nsocket: <...>" and the like)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: keep what there is
+            message = str(record.msg)
+        record.msg = " ".join(message.split())
+        record.args = None
+        record.fields = extra
         return True

@@ -23,12 +23,14 @@ import base64
 import logging
 import os
 import re
+import secrets
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiofiles
+import bcrypt
 import yaml
 
 LOG = logging.getLogger("fctarget_exporter.webconfig")
@@ -118,18 +120,22 @@ _TLS_KEYS = {
     "prefer_server_cipher_suites",
     "curve_preferences",
 }
+# Ours, not exporter-toolkit's (promtool rejects it): a reload may lower security.
+ALLOW_DOWNGRADE_KEY = "allow_downgrade_on_reload"
 _TOP_KEYS = {
     "tls_server_config",
     "http_server_config",
     "basic_auth_users",
     "basic_auth_excluded_paths",
     "rate_limit",
+    ALLOW_DOWNGRADE_KEY,
 }
 _HTTP_KEYS = {"http2", "headers"}
 _RATE_KEYS = {"interval", "burst"}
 
 # bcrypt modular-crypt format: $2a$ / $2b$ / $2y$, two-digit cost, 53 characters of salt+hash.
 _BCRYPT = re.compile(r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$")
+_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)")
 _DURATION_UNITS = {
     "ns": 1e-9,
@@ -143,6 +149,21 @@ _DURATION_UNITS = {
     "w": 604800.0,
     "y": 31536000.0,
 }
+
+
+def bcrypt_cost(hashed: bytes) -> int:
+    """The cost field of a (validated) bcrypt hash: b"$2y$12$..." -> 12."""
+    return int(hashed[4:6])
+
+
+def dummy_hash(users: Mapping[str, bytes]) -> bytes:
+    """A hash to check a password against when the user name is unknown, at the highest cost
+    among `users`, so that an unknown user takes as long as a wrong password and user names
+    cannot be told apart by timing. No hashing is needed to make it: checking a password only
+    uses the cost and the salt, and nothing hashes to the random rest."""
+    cost = max((bcrypt_cost(h) for h in users.values()), default=10)
+    tail = "".join(secrets.choice(_BCRYPT_ALPHABET) for _ in range(31))
+    return bytes(bcrypt.gensalt(cost)) + tail.encode()
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,10 @@ class WebConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
     http2: bool = True
     rate_limit: RateLimit | None = None
+    # checked when the user name is unknown (see dummy_hash); empty without users
+    dummy_hash: bytes = b""
+    # allow_downgrade_on_reload: this file may replace a more secure one on SIGHUP
+    allow_downgrade: bool = False
 
 
 def _where(path: str, key: str) -> str:
@@ -402,7 +427,15 @@ def parse_web_config(text: str, source: str, base_dir: str) -> WebConfig:
         at = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise WebConfigError(f"web config {source}: {problem}{at}") from None
+    if doc is None:
+        # An empty file would mean plain HTTP without authentication: almost certainly a file
+        # truncated or not yet written, not a wish. `{}` says it explicitly.
+        raise WebConfigError(
+            f"web config {source}: the file is empty (without --web.config.file the exporter "
+            "serves plain HTTP without authentication; `{}` says so in a file)"
+        )
     top = _mapping(doc, source, "", _TOP_KEYS)
+    allow_downgrade = _bool(top.get(ALLOW_DOWNGRADE_KEY), source, ALLOW_DOWNGRADE_KEY, False)
 
     tls_section = _mapping(top.get("tls_server_config"), source, "tls_server_config", _TLS_KEYS)
     tls: ssl.SSLContext | None = None
@@ -478,7 +511,30 @@ def parse_web_config(text: str, source: str, base_dir: str) -> WebConfig:
         headers=headers,
         http2=http2,
         rate_limit=rate,
+        dummy_hash=dummy_hash(users) if users else b"",
+        allow_downgrade=allow_downgrade,
     )
+
+
+def security_downgrades(old: WebConfig, new: WebConfig) -> list[str]:
+    """What replacing `old` by `new` would take away: TLS, client certificate verification,
+    client_allowed_sans, basic auth (entirely or on some paths). Empty if nothing."""
+    lost = []
+    if old.tls is not None and new.tls is None:
+        lost.append("TLS")
+    old_verify = old.tls.verify_mode if old.tls is not None else ssl.CERT_NONE
+    new_verify = new.tls.verify_mode if new.tls is not None else ssl.CERT_NONE
+    if new_verify < old_verify:
+        lost.append("client certificate verification")
+    if old.client_allowed_sans and not new.client_allowed_sans:
+        lost.append("client_allowed_sans")
+    if old.users and not new.users:
+        lost.append("basic auth")
+    elif old.users:
+        opened = sorted(new.auth_excluded_paths - old.auth_excluded_paths)
+        if opened:
+            lost.append(f"basic auth on {', '.join(opened)}")
+    return lost
 
 
 def load_web_config(path: str) -> WebConfig:

@@ -44,6 +44,37 @@ def test_bad_telemetry_path_is_one_clear_line() -> None:
         ]
 
 
+def test_bad_web_limits_are_one_clear_line() -> None:
+    cases = [
+        ("--web.max-requests", "-1", "expected a whole number, 0 or more"),
+        ("--web.max-requests", "1.5", "expected a whole number, 0 or more"),
+        ("--web.idle-timeout", "nan", "seconds must be finite and more than zero"),
+        ("--web.idle-timeout", "-5", "seconds must be finite and more than zero"),
+        ("--web.idle-timeout", "0", "seconds must be finite and more than zero"),
+        ("--web.read-header-timeout", "inf", "seconds must be finite and more than zero"),
+    ]
+    for flag, value, reason in cases:
+        r = run_exporter(f"{flag}={value}", "--collector.disable-defaults")
+        assert r.returncode == 2, (flag, value)
+        assert r.stderr.strip().splitlines() == [
+            f"fctarget-exporter: error: argument {flag}: {value!r}: {reason} (see --help)"
+        ]
+    r = run_exporter("--web.read-header-timeout=soon", "--collector.disable-defaults")
+    assert r.stderr.strip().splitlines() == [
+        "fctarget-exporter: error: argument --web.read-header-timeout: 'soon' is not a number "
+        "of seconds (see --help)"
+    ]
+
+
+def test_web_limit_flags() -> None:
+    args = build_parser().parse_args([])
+    assert (args.max_requests, args.idle_timeout, args.read_header_timeout) == (40, 90.0, 10.0)
+    args = build_parser().parse_args(
+        ["--web.max-requests=0", "--web.idle-timeout=2.5", "--web.read-header-timeout=3"]
+    )
+    assert (args.max_requests, args.idle_timeout, args.read_header_timeout) == (0, 2.5, 3.0)
+
+
 def test_parse_listen() -> None:
     assert parse_listen(":19181") == ("0.0.0.0", 19181)
     assert parse_listen("[::1]:80") == ("::1", 80)

@@ -142,16 +142,32 @@ def free_port() -> int:
         return port
 
 
+def _with_file_limit(nofile: int) -> list[str]:
+    """The start of a command running `python -m exporter` with RLIMIT_NOFILE set to `nofile`
+    (set in the child itself: no preexec_fn in a threaded test process)."""
+    code = (
+        "import resource, runpy; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile})); "
+        "runpy.run_module('exporter', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", code]
+
+
 class Exporter:
     """The real exporter in a subprocess, monitoring an empty host tree (collectors off)."""
 
-    def __init__(self, tmp: Path, config: Path | None, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        config: Path | None,
+        extra: list[str] | None = None,
+        nofile: int | None = None,
+    ) -> None:
         self.port = free_port()
         self.stderr_path = tmp / f"exporter-{self.port}.log"
+        start = [sys.executable, "-m", "exporter"] if nofile is None else _with_file_limit(nofile)
         argv = [
-            sys.executable,
-            "-m",
-            "exporter",
+            *start,
             "--collector.disable-defaults",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--log.level=debug",
@@ -160,7 +176,12 @@ class Exporter:
             argv.append(f"--web.config.file={config}")
         argv += extra or []
         self._stderr = self.stderr_path.open("wb")
-        self.proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
 
     def wait_listening(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -176,6 +197,9 @@ class Exporter:
 
     def log(self) -> str:
         return self.stderr_path.read_text(errors="replace")
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def sighup_and_wait(self, marker: str, timeout: float = 10.0) -> None:
         before = self.log().count(marker)
@@ -200,9 +224,9 @@ class Exporter:
 
 @contextlib.contextmanager
 def running_exporter(
-    tmp: Path, config: Path | None, extra: list[str] | None = None
+    tmp: Path, config: Path | None, extra: list[str] | None = None, nofile: int | None = None
 ) -> Iterator[Exporter]:
-    exp = Exporter(tmp, config, extra)
+    exp = Exporter(tmp, config, extra, nofile)
     try:
         exp.wait_listening()
         yield exp

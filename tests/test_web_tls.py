@@ -195,6 +195,29 @@ def test_trickling_clients_do_not_stall_tls_scrapes(auth_exporter: Exporter, pki
         tls.close()
 
 
+def test_tls_connection_idle_after_handshake_is_closed(pki: TestCA, tmp_path: Path) -> None:
+    srv = pki.server_cert("idle-server")
+    cfg = write(
+        tmp_path / "web.yml",
+        f"tls_server_config:\n  cert_file: {srv.cert}\n  key_file: {srv.key}\n",
+    )
+    with running_exporter(tmp_path, cfg, ["--web.read-header-timeout=1"]) as exp:
+        tls = client_context(pki).wrap_socket(
+            socket.create_connection(("127.0.0.1", exp.port), timeout=5),
+            server_hostname="127.0.0.1",
+        )
+        try:
+            start = time.monotonic()
+            try:
+                data = tls.recv(1)  # returns when the server closes the connection
+            except (ssl.SSLError, ConnectionError):
+                data = b""
+            assert data == b""
+            assert time.monotonic() - start < 3.0
+        finally:
+            tls.close()
+
+
 def test_client_certificate_required(pki: TestCA, tmp_path: Path) -> None:
     srv = pki.server_cert("mtls-server")
     good = pki.client_cert("good-client")
@@ -286,6 +309,62 @@ def test_sighup_reloads_certificate_and_users_without_dropping_listener(
     assert "missing.crt" in exp.log()
 
 
+def test_sighup_refuses_a_config_that_lowers_security(pki: TestCA, tmp_path: Path) -> None:
+    # An empty file on SIGHUP used to turn TLS and basic auth off (plain HTTP, 200 without
+    # credentials). Now an empty file is an error, and a file that drops TLS, client
+    # certificates or basic auth is refused unless it says allow_downgrade_on_reload: true.
+    srv = pki.server_cert("downgrade-server")
+    client = pki.client_cert("downgrade-client")
+    cfg_path = tmp_path / "web.yml"
+    tls = (
+        f"tls_server_config:\n  cert_file: {srv.cert}\n  key_file: {srv.key}\n"
+        f"  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {pki.cert_path}\n"
+    )
+    auth = f"basic_auth_users:\n  prometheus: {bcrypt_hash('s3cret')}\n"
+    write(cfg_path, tls + auth)
+    with running_exporter(tmp_path, cfg_path) as exp:
+        ctx = client_context(pki, client)
+
+        def still_secure() -> None:
+            assert https_get(exp.port, ctx).status == 401
+            assert https_get(exp.port, ctx, headers=basic("prometheus", "s3cret")).status == 200
+            with pytest.raises((ssl.SSLError, ConnectionError, http.client.HTTPException)):
+                https_get(exp.port, client_context(pki))  # no client certificate
+
+        refusals = {
+            "empty": ("", "the file is empty"),
+            "no TLS": (auth, "TLS"),
+            "no basic auth": (tls, "basic auth"),
+            "no client certificates": (
+                f"tls_server_config:\n  cert_file: {srv.cert}\n  key_file: {srv.key}\n" + auth,
+                "client certificate",
+            ),
+            "metrics excluded from auth": (
+                tls + auth + "basic_auth_excluded_paths: [/metrics]\n",
+                "basic auth",
+            ),
+        }
+        for name, (text, reason) in refusals.items():
+            write(cfg_path, text)
+            marker = "web config reload refused" if text else "web config reload failed"
+            exp.sighup_and_wait(marker)
+            said = [line for line in exp.log().splitlines() if marker in line][-1]
+            assert reason in said, (name, said)
+            still_secure()
+
+        # Said explicitly: applied.
+        write(cfg_path, "allow_downgrade_on_reload: true\n")
+        exp.sighup_and_wait("web config reloaded")
+        conn = http.client.HTTPConnection("127.0.0.1", exp.port, timeout=5)
+        conn.request("GET", "/-/healthy")
+        assert conn.getresponse().status == 200
+        conn.close()
+        # Raising security again needs no opt-in.
+        write(cfg_path, tls + auth)
+        exp.sighup_and_wait("web config reloaded")
+        still_secure()
+
+
 def test_sighup_without_config_file_keeps_running(tmp_path: Path) -> None:
     with running_exporter(tmp_path, None) as exp:
         exp.sighup_and_wait("no --web.config.file to reload")
@@ -315,6 +394,9 @@ BAD_CONFIGS = {
         "http_server_config:\n  headers:\n    Server: nginx\n",
         "this header cannot be configured",
     ),
+    "empty": ("", "the file is empty"),
+    "only-comments": ("# TLS comes later\n\n", "the file is empty"),
+    "bad-downgrade-opt-in": ("allow_downgrade_on_reload: yes please\n", "expected true or false"),
 }
 
 

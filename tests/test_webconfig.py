@@ -5,6 +5,7 @@ bcrypt is cached."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import shutil
 import ssl
@@ -272,3 +273,46 @@ def test_bcrypt_success_is_cached_failure_is_not() -> None:
         assert asyncio.run(checker.check(users, "alice", "right")) is False
     finally:
         checker.close()
+
+
+def hash_cost(hashed: bytes) -> int:
+    return int(hashed.split(b"$")[2])
+
+
+def test_unknown_user_is_checked_at_the_configured_cost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fixed cost-10 dummy answered an unknown user in 90 ms where a wrong password for a
+    # cost-12 user took 354 ms: user names could be told apart by timing. The dummy now has
+    # the highest cost among the configured hashes (compared here by the cost field used).
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from exporter import server
+    from exporter.logsetup import RateLimitedLog
+    from exporter.scrape import Scraper
+
+    used: list[bytes] = []
+    real = server._checkpw
+
+    def spy(password: bytes, hashed: bytes) -> bool:
+        used.append(hashed)
+        return real(password, hashed)
+
+    monkeypatch.setattr(server, "_checkpw", spy)
+
+    async def unknown_user(cfg_path: Path) -> bytes:
+        state = server.WebState(load_web_config(str(cfg_path)))
+        scraper = Scraper([], 1.0, RateLimitedLog(logging.getLogger("test")))
+        app = server.build_app(scraper, state=state)
+        try:
+            async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+                r = await client.get("/metrics", headers=basic("nobody", "guess"))
+                assert r.status == 401
+        finally:
+            state.auth.close()
+        return used[-1]
+
+    for costs in ((5,), (4, 11), (12, 4, 6)):
+        users = "".join(f"  u{i}: {bcrypt_hash('pw', cost=c)}\n" for i, c in enumerate(costs))
+        path = write(tmp_path / f"web-{len(costs)}.yml", f"basic_auth_users:\n{users}")
+        assert hash_cost(asyncio.run(unknown_user(path))) == max(costs)
