@@ -85,18 +85,27 @@ class Lab:
         rules: Path = RULES,
         interval: str = "1s",
         setup: Callable[[SimulatedHost], None] | None = None,
+        hosts: int = 1,
     ) -> None:
         self.workdir = workdir
-        self.host = SimulatedHost(str(workdir / "host"), params)
+        # Several hosts: a pair (or more) of target hosts under one Prometheus, each with its own
+        # exporter (instance). Host 0 is `self.host`; `setup` runs on every host.
+        self.hosts = [
+            SimulatedHost(str(workdir / ("host" if i == 0 else f"host{i}")), params)
+            for i in range(hosts)
+        ]
+        self.host = self.hosts[0]
         self.rules = rules
         self.interval = interval
         self.setup = setup
         self.lock = threading.Lock()
-        self.exporter_port = free_port()
+        self.exporter_ports = [free_port() for _ in self.hosts]
+        self.exporter_port = self.exporter_ports[0]
         self.prom_port = free_port()
-        self.instance = f"127.0.0.1:{self.exporter_port}"
+        self.instances = [f"127.0.0.1:{p}" for p in self.exporter_ports]
+        self.instance = self.instances[0]
         self.prom_url = f"http://127.0.0.1:{self.prom_port}"
-        self.exporter: subprocess.Popen[bytes] | None = None
+        self.exporters: list[subprocess.Popen[bytes] | None] = [None for _ in self.hosts]
         self.prometheus: subprocess.Popen[bytes] | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -121,15 +130,20 @@ class Lab:
     ) -> None:
         self.stop()
 
+    @property
+    def exporter(self) -> subprocess.Popen[bytes] | None:
+        return self.exporters[0]
+
     def start(self) -> None:
-        self.host.build()
-        if self.setup is not None:
-            self.setup(self.host)
-        self.host.advance(1.0)
+        for host in self.hosts:
+            host.build()
+            if self.setup is not None:
+                self.setup(host)
+            host.advance(1.0)
         self._ticker = threading.Thread(target=self._tick, name="sim-ticker", daemon=True)
         self._ticker.start()
-        self.exporter = self._spawn("exporter", self.exporter_cmd())
-        self._wait_http(f"http://{self.instance}/-/healthy", self.exporter, "exporter")
+        for i in range(len(self.hosts)):
+            self.start_exporter(i)
         self.prometheus = self._spawn("prometheus", self.prometheus_cmd())
         self._wait_http(f"{self.prom_url}/-/ready", self.prometheus, "prometheus")
         self.started_at = time.time()
@@ -138,25 +152,34 @@ class Lab:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join(5)
-        for proc in (self.prometheus, self.exporter):
+        for proc in (self.prometheus, *self.exporters):
             _terminate(proc)
         for f in self._logs:
             f.close()
         self._logs.clear()
 
-    def stop_exporter(self) -> None:
-        _terminate(self.exporter)
+    def stop_exporter(self, host: int = 0) -> None:
+        _terminate(self.exporters[host])
 
-    def exporter_cmd(self) -> list[str]:
-        p = self.host.paths
+    def start_exporter(self, host: int = 0, configfs: str | None = None) -> None:
+        """(Re)start the exporter of one host, optionally reading another configfs (an empty
+        directory is a host whose LIO configuration was not restored)."""
+        _terminate(self.exporters[host])
+        name = "exporter" if host == 0 else f"exporter{host}"
+        proc = self._spawn(name, self.exporter_cmd(host, configfs))
+        self.exporters[host] = proc
+        self._wait_http(f"http://{self.instances[host]}/-/healthy", proc, name)
+
+    def exporter_cmd(self, host: int = 0, configfs: str | None = None) -> list[str]:
+        p = self.hosts[host].paths
         return [
             sys.executable,
             "-m",
             "exporter",
-            f"--web.listen-address={self.instance}",
+            f"--web.listen-address={self.instances[host]}",
             f"--path.procfs={p.procfs}",
             f"--path.sysfs={p.sysfs}",
-            f"--path.configfs={p.configfs}",
+            f"--path.configfs={configfs or p.configfs}",
             f"--path.kmsg={p.kmsg}",
             "--collector.fc_host.stats-min-interval=0",
             "--collector.kmsg.poll-interval=0.2",
@@ -170,7 +193,7 @@ class Lab:
                 {
                     "job_name": JOB,
                     "scrape_timeout": self.interval,
-                    "static_configs": [{"targets": [self.instance]}],
+                    "static_configs": [{"targets": self.instances}],
                 }
             ],
         }
@@ -185,7 +208,7 @@ class Lab:
         ]
 
     def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("wb")
+        log = (self.workdir / f"{name}.log").open("ab")
         self._logs.append(log)
         return subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
 
@@ -207,15 +230,16 @@ class Lab:
         while not self._stop.wait(0.2):
             now = time.monotonic()
             with self.lock:
-                self.host.advance(now - last)
+                for host in self.hosts:
+                    host.advance(now - last)
             last = now
 
     # ------------------------------------------------------------------ simulator
 
-    def sim(self, action: Callable[[SimulatedHost], T]) -> T:
-        """Run `action(host)` without racing the ticker."""
+    def sim(self, action: Callable[[SimulatedHost], T], host: int = 0) -> T:
+        """Run `action(host)` on one simulated host without racing the ticker."""
         with self.lock:
-            return action(self.host)
+            return action(self.hosts[host])
 
     # ------------------------------------------------------------------ Prometheus API
 

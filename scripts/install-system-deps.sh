@@ -11,6 +11,8 @@ if [ "${1:-}" = venv ]; then
 else
 # prometheus: promtool for the rule tests, the server for the end-to-end test
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need+=(prometheus)
+# amtool check-config for the shipped Alertmanager inhibit rules
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # node_exporter reads `--once` output through its textfile collector in the CLI tests.
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 # systemd-analyze (unit verify + security score) ships in Debian's systemd package.
