@@ -20,6 +20,7 @@ from exporter.paths import HostPaths
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
 from exporter.readers.problems import Problem, Problems, ReadError
+from exporter.readers.sfp import explain_sfp
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
 _RTSLIB_FABRIC = {"fc": "tcm_fc"}
@@ -39,12 +40,17 @@ def explain(paths: HostPaths, collectors: list[str]) -> str:
         ("interrupts", paths.proc("interrupts")),
         ("fc_host", paths.sys("class", "fc_host")),
         ("scsi_host", paths.sys("class", "scsi_host")),
+        ("fc_vports", paths.sys("class", "fc_vports")),
         ("LIO configfs", paths.target()),
         ("kernel log", paths.kmsg),
     ):
         lines.append(f"{label:13} {path}: {_state(path)}")
     if "lio" in collectors:
         lines.extend(explain_lio(paths.target(), paths.sysfs))
+    if "sfp" in collectors:  # one read per port: eight firmware commands each
+        lines.extend(explain_sfp(paths))
+    else:
+        lines.append("SFP optics: the sfp collector is disabled (--collector.sfp; needs CAP_SYS_ADMIN)")
     return "\n".join(lines) + "\n"
 
 
