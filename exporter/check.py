@@ -50,7 +50,9 @@ def explain(paths: HostPaths, collectors: list[str]) -> str:
     if "sfp" in collectors:  # one read per port: eight firmware commands each
         lines.extend(explain_sfp(paths))
     else:
-        lines.append("SFP optics: the sfp collector is disabled (--collector.sfp; needs CAP_SYS_ADMIN)")
+        lines.append(
+            "SFP optics: the sfp collector is disabled (--collector.sfp; needs CAP_SYS_ADMIN)"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -53,7 +53,9 @@ def test_fires_and_stays_quiet_with_a_runbook(name: str) -> None:
 
 def test_the_link_down_exception_is_tested(tmp_path: Path) -> None:
     text = RULES.read_text(encoding="utf-8")
-    clause = "          unless on (job, instance, pci, host, wwpn) (fctarget_fc_host_link_up == 0)\n"
+    clause = (
+        "          unless on (job, instance, pci, host, wwpn) (fctarget_fc_host_link_up == 0)\n"
+    )
     assert clause in text
     (tmp_path / "tests").mkdir()
     (tmp_path / RULES.name).write_text(text.replace(clause, ""))
