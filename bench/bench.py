@@ -33,8 +33,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from exporter.cli import build_parser, make_collectors
+from exporter.cli import make_collectors
 from exporter.collector import Output
+from exporter.flags import build_parser
 from exporter.logsetup import LOG, RateLimitedLog
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper

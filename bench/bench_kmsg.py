@@ -27,8 +27,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from exporter.cli import build_parser, make_collectors
+from exporter.cli import make_collectors
 from exporter.collectors.kmsg import KmsgCollector
+from exporter.flags import build_parser
 from exporter.logsetup import LOG, RateLimitedLog
 from exporter.parsers.qla2xxx_links import LinkTracker
 from exporter.paths import HostPaths

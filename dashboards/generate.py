@@ -29,6 +29,7 @@ from dashboards import queries as q
 from dashboards.panels import DS, runbook_link
 from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
+from dashboards.rows_optics import optics
 from dashboards.rows_ports import fc_ports, interrupts
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
@@ -40,6 +41,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Host $instance: overview", overview),
     ("FC ports", fc_ports),
     ("Interrupts (selected ports)", interrupts),
+    ("Optics, firmware dumps and NPIV (selected ports)", optics),
     ("Target I/O (LIO)", target_io),
     ("Sessions and backstores", sessions_and_backstores),
     ("Exporter health", exporter_health),

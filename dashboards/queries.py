@@ -270,3 +270,16 @@ KMSG_READ = rate("fctarget_kmsg_records_total", HOST)
 KMSG_QLA2XXX = rate("fctarget_kmsg_qla2xxx_records_total", HOST)
 KMSG_LOST = rate("fctarget_kmsg_records_lost_total", HOST)
 KMSG_IGNORED = rate("fctarget_kmsg_user_records_ignored_total", HOST)
+
+# Optics, firmware dumps and NPIV (dashboards/rows_optics.py; sfp collector off by default).
+SFP_RX_POWER = f"fctarget_sfp_rx_power_watts{{{PORT}}}"
+SFP_RX_LOW_WARNING = f'fctarget_sfp_rx_power_threshold_watts{{{PORT}, threshold="low_warning"}}'
+SFP_TX_POWER = f"fctarget_sfp_tx_power_watts{{{PORT}}}"
+SFP_TEMPERATURE = f"fctarget_sfp_temperature_celsius{{{PORT}}}"
+SFP_TEMP_HIGH_WARNING = (
+    f'fctarget_sfp_temperature_threshold_celsius{{{PORT}, threshold="high_warning"}}'
+)
+SFP_BIAS = f"fctarget_sfp_tx_bias_amperes{{{PORT}}}"
+SFP_INFO = f"fctarget_sfp_info{{{PORT}}}"
+FW_DUMP_SIZE = f"fctarget_fc_host_firmware_dump_size_bytes{{{PORT}}}"
+VPORT_ACTIVE = f"fctarget_fc_vport_active{{{PORT}}}"

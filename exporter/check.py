@@ -25,6 +25,7 @@ from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
 from exporter.readers.fc_sysfs import FcStats, StatsCache, read_fc_sysfs
 from exporter.readers.problems import Problem, Problems, ReadError
 from exporter.readers.procirq import read_interrupts
+from exporter.readers.sfp import explain_sfp
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
 _RTSLIB_FABRIC = {"fc": "tcm_fc"}
@@ -126,6 +127,19 @@ def _check_kmsg(paths: HostPaths, report: Report) -> None:
         report.blockers.append(f"kmsg collector: {paths.kmsg}: {why}")
 
 
+def _check_vports(paths: HostPaths, report: Report) -> None:
+    base = paths.sys("class", "fc_vports")
+    try:
+        vports = sorted(e for e in os.listdir(base) if e.startswith("vport-"))
+    except FileNotFoundError:
+        vports = []
+    except OSError as exc:
+        report.source("NPIV vports", f"{base}: CANNOT READ: {_errno(exc)}: {exc.strerror}")
+        return
+    listed = f": {', '.join(vports)}" if vports else ""
+    report.source("NPIV vports", f"{len(vports)} in {base}{listed}")
+
+
 def _check_web_config(path: str, report: Report) -> None:
     from exporter.webconfig import WebConfigError, load_web_config
 
@@ -163,6 +177,12 @@ def explain(paths: HostPaths, collectors: list[str], web_config_file: str = "") 
         _check_interrupts(paths, report)
     if "kmsg" in collectors:
         _check_kmsg(paths, report)
+    if "fc_vport" in collectors:
+        _check_vports(paths, report)
+    if "sfp" in collectors:  # one read per port: eight firmware commands each
+        report.lines.extend(f"  {line}" for line in explain_sfp(paths))
+    else:
+        report.source("SFP optics", "sfp collector disabled (--collector.sfp; needs CAP_SYS_ADMIN)")
     if web_config_file:
         _check_web_config(web_config_file, report)
     lio_lines, snap = explain_lio(paths.target(), paths.sysfs, report.findings)

@@ -69,7 +69,7 @@ def render(parser: argparse.ArgumentParser) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from exporter.cli import build_parser
+    from exporter.flags import build_parser
 
     text = render(build_parser())
     if argv[1:] == ["--check"]:

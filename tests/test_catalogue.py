@@ -35,7 +35,7 @@ def _served(*flags: str) -> tuple[dict[str, str], dict[str, str]]:
 def served() -> tuple[dict[str, str], dict[str, str]]:
     types, helps = _served()
     more_types, more_helps = _served(
-        "--collector.lio.initiator-luns", "--collector.lio.always-zero-stats"
+        "--collector.lio.initiator-luns", "--collector.lio.always-zero-stats", "--collector.sfp"
     )
     return {**types, **more_types}, {**helps, **more_helps}
 
@@ -53,8 +53,10 @@ def test_every_served_family_is_declared_with_its_type_and_help(
 
 
 # fc_host statistics of fc_statistics_attrs[] that qla2xxx's fc_host_statistics never fills (the
-# simulated host writes the qla2xxx set), and the family for a file the catalogue does not know.
+# simulated host writes the qla2xxx set), the family for a file the catalogue does not know, and
+# the firmware-dump uevent counter (served only where udev's netlink socket is, i.e. a real /sys).
 NOT_ON_THE_SIMULATED_HOST = {
+    "fctarget_fc_host_firmware_dump_events_total",
     *(
         f"fctarget_fc_host_{s}_total"
         for s in (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 
-from exporter.cli import DEFAULT_PORT, build_parser, enabled_collectors, parse_listen
+from exporter.cli import enabled_collectors, parse_listen
 from exporter.collector import REGISTRY
+from exporter.flags import DEFAULT_PORT, build_parser
 from tests.exporter_proc import http_get, run_exporter, serving
 
 

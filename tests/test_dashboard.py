@@ -294,6 +294,7 @@ def exporter_metric_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     p = host.paths
     res = run_exporter(
         "--once",
+        "--collector.sfp",  # the optics row (dashboards/rows_optics.py)
         f"--path.procfs={p.procfs}",
         f"--path.sysfs={p.sysfs}",
         f"--path.configfs={p.configfs}",

@@ -610,7 +610,7 @@ def test_cache_is_per_port(tree: HostPaths, tmp_path: Path) -> None:
 
 
 def test_default_interval_flag() -> None:
-    from exporter.cli import build_parser
+    from exporter.flags import build_parser
 
     assert build_parser().parse_args([]).fc_host_stats_min_interval == 5.0
     args = build_parser().parse_args(["--collector.fc_host.stats-min-interval", "0"])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cli import build_parser
 from exporter.collector import CollectorContext, Output
 from exporter.collectors.fc_host import FcHostCollector, FcHostOptions
+from exporter.flags import build_parser
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.fc_host import ActiveMode
 from exporter.paths import HostPaths

@@ -8,10 +8,10 @@ import logging
 import shutil
 from pathlib import Path
 
-from exporter.cli import build_parser
 from exporter.collector import CollectorContext, Output
 from exporter.collectors.hba import HbaCollector, HbaOptions
 from exporter.collectors.interrupts import InterruptsCollector, IrqSnapshot
+from exporter.flags import build_parser
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.interrupts import parse_interrupts
 from exporter.paths import HostPaths

@@ -295,7 +295,7 @@ def test_qla2xxx_ports_from_a_real_layout_tree(tmp_path: Path) -> None:
 
 
 def test_options_defaults_are_the_flag_defaults() -> None:
-    from exporter.cli import build_parser
+    from exporter.flags import build_parser
 
     args = build_parser().parse_args([])
     assert KmsgOptions.from_args(args) == KmsgOptions()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cli import build_parser
+from exporter.flags import build_parser
 from exporter.readers import configfs, configfs_files
 from exporter.readers.configfs_model import ReadCache
 from exporter.readers.problems import Problems

@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.cli import build_parser
 from exporter.collector import CollectorContext, Output
 from exporter.collectors.lio import LioCollector
+from exporter.flags import build_parser
 from exporter.logsetup import RateLimitedLog
 from exporter.paths import HostPaths
 

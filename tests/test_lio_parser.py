@@ -79,9 +79,10 @@ def test_wwn_normalisation_fc_forms() -> None:
         assert p.normalize_wwn(spelled, "qla2xxx") == want
     # fc_host prints "0x%llx" without zero padding
     assert p.normalize_wwn("0x1000024ff314c48", "qla2xxx") == "01:00:00:24:ff:31:4c:48"
-    # not a WWN: left alone (NPIV physical@npiv:wwnn names)
+    # NPIV physical@npiv:wwnn names: the NPIV WWPN (joins fctarget_fc_vport_info's target)
     npiv = "21:00:00:24:ff:31:4c:48@21000024ff314c49:20000024ff314c49"
-    assert p.normalize_wwn(npiv, "qla2xxx_npiv") == npiv
+    assert p.normalize_wwn(npiv, "qla2xxx_npiv") == "21:00:00:24:ff:31:4c:49"
+    assert p.normalize_wwn("21:00:00:24:ff:31:4c:48@junk", "qla2xxx_npiv").endswith("@junk")
 
 
 def test_wwn_normalisation_leaves_other_fabrics() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from exporter.cli import build_parser
+from exporter.flags import build_parser
 from exporter.manpage import PAGE, render
 
 

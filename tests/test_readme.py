@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from exporter.catalogue import docs as catalogue_docs
-from exporter.cli import build_parser
+from exporter.flags import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"

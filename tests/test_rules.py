@@ -103,6 +103,13 @@ def test_promtool_unit_tests_pass() -> None:
     assert res.stdout.count("SUCCESS") == len(RULE_TESTS)
 
 
+@pytest.mark.parametrize("path", rules_gen.ALL_RULES, ids=lambda p: p.name)
+def test_every_shipped_rule_file_carries_the_default_runbook_base(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert rules_gen.with_runbook_base(text, rules_gen.DEFAULT_RUNBOOK_BASE) == text
+    assert "runbook_url: " + rules_gen.DEFAULT_RUNBOOK_BASE + "#" in text
+
+
 def test_the_shipped_file_is_the_generated_one() -> None:
     """`python -m dashboards.rules` with the default base rewrites the file unchanged."""
     text = RULES.read_text(encoding="utf-8")

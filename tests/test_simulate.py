@@ -777,7 +777,8 @@ def test_demo_host(tmp_path: Path) -> None:
 
 
 def test_exporter_collectors_succeed_on_simulated_host(tmp_path: Path) -> None:
-    from exporter.cli import build_parser, collect_once, make_collectors
+    from exporter.cli import collect_once, make_collectors
+    from exporter.flags import build_parser
     from exporter.logsetup import LOG, RateLimitedLog
     from exporter.scrape import Scraper
 

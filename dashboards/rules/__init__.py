@@ -1,4 +1,5 @@
-"""The shipped Prometheus rules (fctarget.rules.yml) and the code that rewrites them.
+"""The shipped Prometheus rules (fctarget.rules.yml and *.rules.yml beside it) and the code that
+rewrites them.
 
 Prometheus rule files cannot read configuration, so the runbook links are written into the file:
 every alert's `runbook_url` is `<base>#<alert name in lower case>`, the anchor of the alert's
@@ -18,6 +19,8 @@ import re
 from pathlib import Path
 
 RULES = Path(__file__).resolve().parent / "fctarget.rules.yml"
+# Every shipped rule file (fctarget.rules.yml and one per opt-in data source).
+ALL_RULES = sorted(RULES.parent.glob("*.rules.yml"))
 DEFAULT_RUNBOOK_BASE = "file:///usr/share/doc/fctarget-exporter/docs/alerts.md"
 
 _ALERT_RE = re.compile(r"^\s*- alert: (\S+)\s*$")

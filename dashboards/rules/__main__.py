@@ -1,5 +1,6 @@
-"""`python -m dashboards.rules [--runbook-base URL] [-o FILE]`: write the rules with runbook links
-under URL (default: the docs as the Debian package installs them). See dashboards/rules/__init__.py.
+"""`python -m dashboards.rules [--runbook-base URL] [-o FILE] [RULE_FILE]`: write a rule file
+(default fctarget.rules.yml) with runbook links under URL (default: the docs as the Debian package
+installs them). See dashboards/rules/__init__.py.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dashboards.rules import DEFAULT_RUNBOOK_BASE, RULES, with_runbook_base
+from dashboards.rules import ALL_RULES, DEFAULT_RUNBOOK_BASE, RULES, with_runbook_base
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,9 +26,17 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the rules; '-' (default) is stdout. The repository's own file is "
         "dashboards/rules/fctarget.rules.yml (written with the default base).",
     )
+    ap.add_argument(
+        "rules",
+        nargs="?",
+        default=str(RULES),
+        help="the rule file to rewrite (default: %(default)s; the others are "
+        f"{', '.join(p.name for p in ALL_RULES if p != RULES) or 'none'})",
+    )
     args = ap.parse_args(argv)
     try:
-        text = with_runbook_base(RULES.read_text(encoding="utf-8"), args.runbook_base)
+        with open(args.rules, encoding="utf-8") as f:
+            text = with_runbook_base(f.read(), args.runbook_base)
     except ValueError as err:
         ap.error(str(err))
     if args.output == "-":

@@ -32,11 +32,13 @@ def load_all() -> dict[str, Metric]:
     """Import every collector's declarations (they live beside the collectors' own modules)."""
     from exporter.catalogue import (  # noqa: F401 - importing declares
         fc_host,
+        fc_vport,
         hba,
         interrupts,
         kmsg,
         lio,
         scrape,
+        sfp,
     )
 
     return CATALOGUE

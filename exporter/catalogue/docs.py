@@ -25,13 +25,16 @@ thinks in, and it names the collector that serves the family:
 | prefix | collector | what |
 |---|---|---|
 | `fctarget_fc_host_` | fc_host | an FC port as the FC transport (`/sys/class/fc_host`) and qla2xxx (`/sys/class/scsi_host`) describe it |
+| `fctarget_fc_vport_` | fc_vport | NPIV virtual ports (`/sys/class/fc_vports`) and their parent port |
+| `fctarget_sfp_` | sfp | the port's SFP module: identity and SFF-8472 diagnostics with the module's own thresholds |
 | `fctarget_hba_` | hba | the HBA's PCI function: identity, NUMA node |
 | `fctarget_irq_` | interrupts | the HBA's MSI-X vectors and the CPUs that serve them |
 | `fctarget_kmsg_` | kmsg | qla2xxx events in the kernel log, and the log follower itself |
 | `fctarget_lio_` | lio | LIO target objects: TPGs, LUNs, ACLs, sessions, backstores |
 | `fctarget_scrape_`, `fctarget_exporter_` | (always) | the exporter itself |
 
-- Units are base units and end the name: `_seconds`, `_bytes`, `_bytes_per_second`.
+- Units are base units and end the name: `_seconds`, `_bytes`, `_bytes_per_second`, `_celsius`,
+  `_volts`, `_amperes`, `_watts`, `_meters`.
 - Counters end in `_total`. Identity goes in the labels of an `_info` family (value 1), and only
   labels that do not change while the object exists: a state, a speed, a port id or the CPU an
   interrupt is routed to is a gauge, never a label.
@@ -45,6 +48,8 @@ thinks in, and it names the collector that serves the family:
 | `fabric` | LIO fabric module directory: `qla2xxx`, `iscsi`, `loopback`, ... |
 | `target` | LIO target name as configfs spells it, FC WWPNs normalised like `wwpn` (so the two join) |
 | `tpgt` | target portal group tag |
+| `vport` | NPIV vport device name, `vport-7:0-0` (parent host 7, channel 0, vport 0) |
+| `threshold` | an SFP module's own limit: `high_alarm`, `low_alarm`, `high_warning`, `low_warning` |
 | `lun` | LUN number in the TPG |
 | `initiator` | initiator name of an ACL or session, FC WWPNs normalised like `wwpn` |
 | `backstore` | LIO device name (`target/core/<core_hba>/<backstore>`); `backstore_type` its kind |

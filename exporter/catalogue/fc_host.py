@@ -192,6 +192,70 @@ INITIATOR_MODE_ACTIVE = _d(
         (SCSI + "active_mode",),
     )
 )
+FW_DUMP_SIZE = _d(
+    gauge(
+        "fctarget_fc_host_firmware_dump_size_bytes",
+        "qla2xxx scsi_host fw_dump_size: bytes of a firmware dump held by the driver and not yet "
+        "collected (0: none). A dump above 0 waits to be read from the device's fw_dump file.",
+        PORT,
+        (SCSI + "fw_dump_size",),
+        unit="bytes",
+    )
+)
+FW_DUMP_EVENTS = _d(
+    counter(
+        "fctarget_fc_host_firmware_dump_events",
+        "qla2xxx FW_DUMP change uevents for this port since the exporter started (qla_os.c "
+        "qla2x00_uevent_emit: the driver captured a firmware dump). Served only while the "
+        "uevent monitor runs (udev netlink available).",
+        PORT,
+        ("uevent FW_DUMP=<host_no> on the PCI device",),
+    )
+)
+FIRMWARE_STATE = _d(
+    gauge(
+        "fctarget_fc_host_firmware_state",
+        "qla2xxx scsi_host fw_state word 0 (the firmware's FSTATE code, one series per known "
+        "state, 1 for the current one: config_wait, wait_al_pa, wait_login, ready, loss_of_sync, "
+        "error, reinit, non_participating). A firmware mailbox command: read with the "
+        "statistics, at most every --collector.fc_host.stats-min-interval. Absent when the "
+        "command failed.",
+        (*PORT, "state"),
+        (SCSI + "fw_state",),
+    )
+)
+THERMAL = _d(
+    gauge(
+        "fctarget_fc_host_adapter_temperature_celsius",
+        "qla2xxx scsi_host thermal_temp: the adapter's temperature sensor in degrees C. A "
+        "firmware command: read with the statistics, at most every "
+        "--collector.fc_host.stats-min-interval. Absent when the adapter has no sensor or the "
+        "chip is down.",
+        PORT,
+        (SCSI + "thermal_temp",),
+        unit="celsius",
+    )
+)
+MIN_SPEED = _d(
+    gauge(
+        "fctarget_fc_host_min_supported_speed_bytes_per_second",
+        "qla2xxx scsi_host min_supported_speed (ISP27xx/28xx: the lowest speed the firmware "
+        "negotiates), bytes per second; absent on other adapters.",
+        PORT,
+        (SCSI + "min_supported_speed",),
+        unit="bytes_per_second",
+    )
+)
+MAX_SPEED = _d(
+    gauge(
+        "fctarget_fc_host_max_supported_speed_bytes_per_second",
+        "qla2xxx scsi_host max_supported_speed (ISP27xx/28xx), bytes per second; absent on "
+        "other adapters.",
+        PORT,
+        (SCSI + "max_supported_speed",),
+        unit="bytes_per_second",
+    )
+)
 STATS_AGE = _d(
     gauge(
         "fctarget_fc_host_stats_age_seconds",

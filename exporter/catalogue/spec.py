@@ -6,7 +6,8 @@ generated from them, and the tests check dashboards and rules against them.
 
 Naming rule (see docs/metrics.md): `fctarget_<subsystem>_<what>[_<unit>][_total|_info]`, where the
 subsystem is the one the operator thinks in and names the collector that serves the family:
-`fc_host` (FC port: transport and qla2xxx sysfs), `hba` (the HBA's PCI function), `irq` (the HBA's
+`fc_host` (FC port: transport and qla2xxx sysfs), `fc_vport` (NPIV vports), `sfp` (the
+port's optical module), `hba` (the HBA's PCI function), `irq` (the HBA's
 MSI-X vectors), `kmsg` (the kernel log), `lio` (LIO target objects), `scrape`/`exporter` (the
 exporter itself).
 """
@@ -21,16 +22,28 @@ Kind = Literal["counter", "gauge", "info"]
 
 # Base units as node_exporter and the Prometheus naming guide spell them; a family whose unit is
 # set must end in it (before _total).
-UNITS = ("seconds", "bytes", "bytes_per_second", "celsius", "volts", "amperes", "watts", "ratio")
+UNITS = (
+    "seconds",
+    "bytes",
+    "bytes_per_second",
+    "celsius",
+    "volts",
+    "amperes",
+    "watts",
+    "meters",
+    "ratio",
+)
 
 # The subsystem prefix each collector serves under.
 PREFIXES: dict[str, tuple[str, ...]] = {
     "fc_host": ("fctarget_fc_host_",),
+    "fc_vport": ("fctarget_fc_vport_",),
     "hba": ("fctarget_hba_",),
     "interrupts": ("fctarget_irq_",),
     "kmsg": ("fctarget_kmsg_",),
     "lio": ("fctarget_lio_",),
     "scrape": ("fctarget_scrape_", "fctarget_exporter_"),
+    "sfp": ("fctarget_sfp_",),
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

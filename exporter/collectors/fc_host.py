@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exporter.catalogue import fc_host as C
 from exporter.collector import CollectorContext, Family, Output, SnapshotCollector, register
 from exporter.parsers.fc_host import PORT_STATES, TOPOLOGIES, target_mode_allowed
+from exporter.parsers.qla_host import FIRMWARE_STATES, firmware_state_name
 from exporter.readers.fc_sysfs import FcPort, FcSnapshot, StatsCache, read_fc_sysfs
 from exporter.readers.problems import Problems
+from exporter.readers.uevents import FwDumpWatcher
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,21 @@ class FcHostCollector(SnapshotCollector[FcSnapshot]):
         super().__init__(ctx)
         self.options = FcHostOptions.from_args(ctx.args)
         self.stats = StatsCache(self.options.stats_min_interval)
+        self.fw_dumps = FwDumpWatcher()
+
+    async def start(self) -> None:
+        # uevents are the running kernel's: listened to only when reading the real /sys.
+        if self.ctx.paths.sysfs == "/sys":
+            self.fw_dumps.start()
+
+    async def stop(self) -> None:
+        self.fw_dumps.stop()
 
     def read(self, problems: Problems) -> FcSnapshot:
-        return read_fc_sysfs(self.ctx.paths, problems, self.stats)
+        snapshot = read_fc_sysfs(self.ctx.paths, problems, self.stats)
+        if not self.fw_dumps.running:
+            return snapshot
+        return replace(snapshot, fw_dump_events=self.fw_dumps.counts())
 
     def emit(self, snapshot: FcSnapshot, out: Output) -> None:
         if snapshot.qlini_mode is not None:  # None: module not loaded, no qla2xxx ports
@@ -72,6 +86,10 @@ class FcHostCollector(SnapshotCollector[FcSnapshot]):
             _emit_transport(out, port, labels)
             _emit_scsi_host(out, port, labels)
             _emit_stats(out, port, labels, snapshot.taken)
+            _emit_firmware(out, port, labels)
+            if snapshot.fw_dump_events is not None:
+                events = snapshot.fw_dump_events.get(port.host, 0)
+                out.family(C.FW_DUMP_EVENTS).add(labels, events)
 
 
 def _emit_transport(out: Output, port: FcPort, labels: list[str]) -> None:
@@ -124,6 +142,20 @@ def _emit_scsi_host(out: Output, port: FcPort, labels: list[str]) -> None:
     if port.active_mode is not None:
         out.family(C.TARGET_MODE_ACTIVE).add(labels, int(port.active_mode.target))
         out.family(C.INITIATOR_MODE_ACTIVE).add(labels, int(port.active_mode.initiator))
+
+
+def _emit_firmware(out: Output, port: FcPort, labels: list[str]) -> None:
+    """qla2xxx scsi_host extras: fw_dump_size, fw_state, thermal_temp, supported speeds."""
+    if port.fw_dump_size is not None:
+        out.family(C.FW_DUMP_SIZE).add(labels, port.fw_dump_size)
+    if port.fw_state is not None:
+        current = firmware_state_name(port.fw_state)
+        _one_hot(out.family(C.FIRMWARE_STATE), labels, tuple(FIRMWARE_STATES.values()), current)
+    if port.thermal_temp is not None:
+        out.family(C.THERMAL).add(labels, port.thermal_temp)
+    for metric, bits in ((C.MIN_SPEED, port.min_speed_bits), (C.MAX_SPEED, port.max_speed_bits)):
+        if bits is not None:
+            out.family(metric).add(labels, bits / 8)
 
 
 def _emit_stats(out: Output, port: FcPort, labels: list[str], now: float) -> None:

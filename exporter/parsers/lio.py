@@ -149,10 +149,18 @@ def normalize_wwn(name: str, fabric: str) -> str:
 
     For FC fabrics the three spellings the kernel uses, `21:00:00:24:ff:31:4c:48` (fabric
     directory, tcm_qla2xxx_format_wwn), `naa.21000024ff314c48` (statistics port_index and
-    dev_name) and `0x21000024ff314c48` (fc_host/port_name), all become the colon form. Names of
-    other fabrics, and FC names that are none of these (NPIV `phys@npiv:wwnn`), are unchanged.
+    dev_name) and `0x21000024ff314c48` (fc_host/port_name), all become the colon form. A
+    qla2xxx_npiv target `<phys wwpn>@<npiv wwpn>:<npiv wwnn>` (tcm_qla2xxx_npiv_make_lport: 16 hex
+    digits each side of the colon) becomes the NPIV WWPN in colon form, the vport's port_name, so
+    it joins fctarget_fc_vport_info. Names of other fabrics, and FC names that are none of these,
+    are unchanged.
     """
     if fabric not in FC_FABRICS:
+        return name
+    if fabric == "qla2xxx_npiv" and "@" in name:
+        npiv = name.rpartition("@")[2]
+        if len(npiv) == 33 and npiv[16] == ":" and _HEX16.fullmatch(npiv[:16]):
+            return format_wwn(int(npiv[:16], 16))
         return name
     if _COLON_WWN.fullmatch(name):
         return name.lower()

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from exporter import fsread
 from exporter.parsers import fc_host as p
+from exporter.parsers import qla_host as q
 from exporter.parsers.pci import bdf_above_host, host_number
 from exporter.paths import HostPaths
 from exporter.readers.problems import Problem, Problems
@@ -67,7 +68,12 @@ SCSI_ATTRS: tuple[str, ...] = (
     "fw_version",
     "serial_num",
     "driver_version",
+    "fw_dump_size",
+    "min_supported_speed",
+    "max_supported_speed",
 )
+# scsi_host attributes that cost a firmware command: read with the statistics (StatsCache).
+FIRMWARE_ATTRS: tuple[str, ...] = ("fw_state", "thermal_temp")
 
 Raw = dict[str, bytes | OSError]
 
@@ -92,6 +98,8 @@ class FcStats:
     port_key: bytes  # raw port_name: a snapshot belongs to one port
     values: Mapping[str, int | None]  # file name -> value; None = all ones (unsupported / down)
     problems: tuple[Problem, ...] = ()  # replayed while the snapshot is served
+    fw_state: int | None = None  # scsi_host fw_state word 0; None: absent or command failed
+    thermal_temp: int | None = None  # scsi_host thermal_temp, degC; None: absent or no reading
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,11 @@ class FcPort:
     topology: str | None = None  # qla2xxx link_state "Link Up - <topology>"; None while not up
     isp_aborts: int | None = None
     active_mode: p.ActiveMode | None = None
+    fw_dump_size: int | None = None
+    min_speed_bits: float | None = None  # min_supported_speed, bits/s
+    max_speed_bits: float | None = None
+    fw_state: int | None = None  # from the statistics snapshot (cached)
+    thermal_temp: int | None = None
     stats: FcStats | None = None
 
 
@@ -125,6 +138,7 @@ class FcSnapshot:
     qlini_mode: str | None  # None: qla2xxx not loaded
     ports: tuple[FcPort, ...]
     taken: float  # clock() at the start of the read
+    fw_dump_events: Mapping[str, int] | None = None  # by host; None: no uevent monitor
 
 
 class _Attrs:
@@ -246,17 +260,33 @@ def _port(host: str, pci: str, fc: _Attrs, scsi: _Attrs, problems: Problems) -> 
         topology=scsi.get("link_state", p.parse_link_topology),
         isp_aborts=scsi.get("total_isp_aborts", lambda t: p.parse_int(t, "total_isp_aborts")),
         active_mode=scsi.get("active_mode", p.parse_active_mode),
+        fw_dump_size=scsi.get("fw_dump_size", q.parse_fw_dump_size),
+        min_speed_bits=scsi.get(
+            "min_supported_speed", lambda t: q.parse_supported_speed(t, "min_supported_speed")
+        ),
+        max_speed_bits=scsi.get(
+            "max_supported_speed", lambda t: q.parse_supported_speed(t, "max_supported_speed")
+        ),
     )
 
 
+def _firmware(fc_dir: str, host: str, problems: Problems) -> tuple[int | None, int | None]:
+    """scsi_host fw_state and thermal_temp (one firmware command each on qla2xxx)."""
+    scsi_dir = os.path.join(os.path.dirname(os.path.dirname(fc_dir)), "scsi_host", host)
+    a = _Attrs(scsi_dir, host, _read_dir(scsi_dir, FIRMWARE_ATTRS), problems)
+    return a.get("fw_state", q.parse_fw_state), a.get("thermal_temp", q.parse_thermal_temp)
+
+
 def read_stats(fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
-    """Every `statistics/*` file of one port (one mailbox command each on qla2xxx)."""
+    """Every `statistics/*` file of one port (one mailbox command each on qla2xxx), and the
+    scsi_host attributes that cost a firmware command."""
     problems = Problems("fc_host")
+    fw_state, thermal = _firmware(fc_dir, host, problems)
     stats_dir = os.path.join(fc_dir, "statistics")
     listing = _listdir(stats_dir)
     if isinstance(listing, OSError):
         problems.os_error(f"{host}/statistics", stats_dir, listing)
-        return FcStats(now, port_key, {}, tuple(problems.items))
+        return FcStats(now, port_key, {}, tuple(problems.items), fw_state, thermal)
     names = [n for n in listing if n not in p.STATS_SKIP]
     raw = _read_dir(stats_dir, tuple(names))
     files = _Attrs(stats_dir, f"{host}/statistics", raw, problems)
@@ -270,7 +300,7 @@ def read_stats(fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
             values[name] = p.parse_statistic(text, name)
         except ValueError as exc:
             problems.add(f"{host}/statistics/{name}", "parse", f"{stats_dir}/{name}: {exc}")
-    return FcStats(now, port_key, values, tuple(problems.items))
+    return FcStats(now, port_key, values, tuple(problems.items), fw_state, thermal)
 
 
 @dataclass
@@ -307,7 +337,8 @@ def read_port(
     fc = _Attrs(link, host, fc_raw, problems)
     port = _port(host, pci, fc, _Attrs(scsi_dir, host, scsi_raw, problems), problems)
     # No statistics file gave a value: the LLD has none (or the directory is unreadable).
-    return replace(port, stats=stats if stats.values else None), stats
+    port = replace(port, stats=stats if stats.values else None)
+    return replace(port, fw_state=stats.fw_state, thermal_temp=stats.thermal_temp), stats
 
 
 def read_fc_sysfs(paths: HostPaths, problems: Problems, cache: StatsCache) -> FcSnapshot:

@@ -97,7 +97,7 @@ def _fc_host_files(port: Port) -> dict[str, str]:
         "dev_loss_tmo": "30\n",
         "tgtid_bind_type": "wwpn (World Wide Port Name)\n",
         "max_npiv_vports": "254\n",
-        "npiv_vports_inuse": "0\n",
+        "npiv_vports_inuse": f"{1 if port.index == 0 else 0}\n",  # simulate/fc_vports.py
     }
 
 

@@ -9,7 +9,8 @@ automatic link flaps and their kernel log records.
 
 This class is the facade; the parts live in their own modules:
 - `model`: the state (`SimParams`, ports, vectors, LUNs, initiators, clock);
-- one writer per kernel source: `fc_sysfs` (scsi_host / fc_host), `pci_numa` (PCI functions,
+- one writer per kernel source: `fc_sysfs` (scsi_host / fc_host), `qla_attr` (the binary
+  `sfp` file, fw_dump_size, supported speeds), `fc_vports` (NPIV vports), `pci_numa` (PCI functions,
   MSI-X, CPU / NUMA topology, module parameters), `configfs_core` and `configfs_fabric` (LIO
   backstores and the tcm_qla2xxx tree), `proc_interrupts` (/proc/interrupts, /proc/irq/N),
   `dev_kmsg` (/dev/kmsg records);
@@ -29,8 +30,10 @@ from exporter.simulate import (
     configfs_core,
     configfs_fabric,
     fc_sysfs,
+    fc_vports,
     pci_numa,
     proc_interrupts,
+    qla_attr,
 )
 from exporter.simulate.dev_kmsg import KmsgLog
 from exporter.simulate.model import (
@@ -47,6 +50,8 @@ from exporter.simulate.scenario import DEMO_PARAMS, Scenario
 from exporter.simulate.tree import Tree
 
 _DEFAULT_PARAMS = SimParams()
+DEMO_FW_DUMP_AFTER = 300.0  # `--demo`: port 1's firmware dumps this many seconds after start
+DEMO_FW_DUMP_SIZE = 0x28A4C0  # bytes (an ISP27xx dump is a few MiB)
 
 
 class SimulatedHost:
@@ -66,6 +71,9 @@ class SimulatedHost:
         self._tree = Tree(self.root)
         self._kmsg = KmsgLog(self.paths.kmsg, self.model)
         self._scenario = Scenario(self._tree, self.model, self._kmsg)
+        self.extras = qla_attr.make_extras(self.model.ports)
+        self.vports = [fc_vports.make_vport(self.model.ports[0], 6 + params.ports)]
+        self.fw_dump_at: tuple[float, int] | None = None  # (simulated time, port): a dump due
 
     @classmethod
     def demo(cls, root: str) -> SimulatedHost:
@@ -73,6 +81,7 @@ class SimulatedHost:
         on), port 1's interrupts all land on one CPU, and one ACL's initiator is logged out."""
         host = cls(root, DEMO_PARAMS)
         host.build()
+        host.fw_dump_at = (host.now + DEMO_FW_DUMP_AFTER, 1)
         host._scenario.demo()
         return host
 
@@ -157,6 +166,9 @@ class SimulatedHost:
         for port in model.ports:
             pci_numa.build_function(tree, model, port)
             fc_sysfs.build_host(tree, port)
+            qla_attr.write_port(tree, port, self.extras[port.index])
+        for vport in self.vports:
+            fc_vports.write_vport(tree, vport)
         pci_numa.build_modules(tree, self.params)
         configfs_core.build_core(tree, model)
         configfs_fabric.build_fabric(tree, model)
@@ -220,8 +232,34 @@ class SimulatedHost:
         self._running().remove_lun(port, lun)
 
     def advance(self, seconds: float) -> None:
-        """Move the simulated clock: I/O, interrupts, fc_host counters, automatic flaps."""
+        """Move the simulated clock: I/O, interrupts, fc_host counters, automatic flaps, SFP RX
+        power drift, a scheduled firmware dump."""
         self._running().advance(seconds)
+        qla_attr.advance(self.extras, seconds)
+        if self.fw_dump_at is not None and self.now >= self.fw_dump_at[0]:
+            self.fw_dump(self.fw_dump_at[1])
+            self.fw_dump_at = None
+        for port in self.model.ports:
+            qla_attr.write_port(self._tree, port, self.extras[port.index])
+
+    def fw_dump(self, port: int, size: int = DEMO_FW_DUMP_SIZE) -> None:
+        """The firmware of `port` dumps: fw_dump_size becomes `size` (0: collected)."""
+        self._running()
+        self.extras[port].fw_dump_size = size
+        qla_attr.write_port(self._tree, self.model.ports[port], self.extras[port])
+
+    def set_rx_power(self, port: int, watts: float, drift: float | None = None) -> None:
+        """Set a port's SFP RX power (and its per-second decay rate, if given)."""
+        self._running()
+        e = self.extras[port]
+        e.values["rx_power"] = watts
+        if drift is not None:
+            e.rx_drift = drift
+        qla_attr.write_port(self._tree, self.model.ports[port], e)
+
+    def set_vport_state(self, state: str, index: int = 0) -> None:
+        """An NPIV vport changes state (a name of fc_vport_state_names)."""
+        fc_vports.set_state(self._running().tree, self.vports[index], state)
 
     # ---------------------------------------------------------- expectations
 

@@ -81,6 +81,18 @@ class Tree:
         os.replace(tmp, self.abs(rel))
         self._written[rel] = content
 
+    def put_bytes(self, rel: str, data: bytes, mode: int = 0o644) -> None:
+        """A binary file (sysfs bin attributes), replaced atomically when its content changed."""
+        key = "bytes:" + data.hex()
+        if self._written.get(rel) == key:
+            return
+        self._tmp_seq += 1
+        tmp = os.path.join(self._tmpdir, f"b{self._tmp_seq}")
+        write_file(tmp, data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, self.abs(rel))
+        self._written[rel] = key
+
     def put(self, rel: str, content: str) -> None:
         if self.built:
             self.update(rel, content)
@@ -119,10 +131,11 @@ class Tree:
             del self._written[k]
 
 
-def write_file(path: str, content: str) -> None:
+def write_file(path: str, content: str | bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        data = memoryview(content.encode("utf-8"))
+        raw = content.encode("utf-8") if isinstance(content, str) else content
+        data = memoryview(raw)
         while data:
             data = data[os.write(fd, data) :]
     finally:

@@ -109,6 +109,9 @@ install -D -m 0644 "$REPO/packaging/$PKG.sysusers" "$ROOT/usr/lib/sysusers.d/$PK
 install -D -m 0644 "$REPO/packaging/$PKG.default" "$ROOT/etc/default/$PKG"
 install -D -m 0644 "$REPO/packaging/web-config.example.yml" \
   "$ROOT/usr/share/doc/$PKG/examples/web-config.yml"
+# Not active: the drop-in that grants the sfp collector CAP_SYS_ADMIN (docs/security.md).
+install -D -m 0644 "$REPO/packaging/systemd/$PKG-sfp.conf" \
+  "$ROOT/usr/share/doc/$PKG/examples/$PKG-sfp.conf"
 install -D -m 0644 "$REPO/packaging/debian/copyright" "$ROOT/usr/share/doc/$PKG/copyright"
 # The unit's Documentation= and the alert rules' runbook_url anchors (docs/alerts.md#...) point
 # into these pages, installed with the README's relative layout so its links resolve.
