@@ -7,8 +7,8 @@ generated from them, and the tests check dashboards and rules against them.
 Naming rule (see docs/metrics.md): `fctarget_<subsystem>_<what>[_<unit>][_total|_info]`, where the
 subsystem is the one the operator thinks in and names the collector that serves the family:
 `fc_host` (FC port: transport and qla2xxx sysfs), `hba` (the HBA's PCI function), `irq` (the HBA's
-MSI-X vectors), `kmsg` (the kernel log), `lio` (LIO target objects), `scrape`/`exporter` (the
-exporter itself).
+MSI-X vectors), `kmsg` (the kernel log), `lio` (LIO target objects), `qla2xxx` (the qla2xxx
+target engine, from debugfs), `scrape`/`exporter` (the exporter itself).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
     "interrupts": ("fctarget_irq_",),
     "kmsg": ("fctarget_kmsg_",),
     "lio": ("fctarget_lio_",),
+    "qla2xxx": ("fctarget_qla2xxx_",),
     "scrape": ("fctarget_scrape_", "fctarget_exporter_"),
 }
 
