@@ -60,6 +60,7 @@ FW_LOGIN_STATES: dict[int, str] = {
 }
 FW_LOGIN_PRLI_COMPLETE = 6  # DSC_LS_PRLI_COMP: PLOGI and PRLI done, the session can carry I/O
 TGT_COUNTERS_HEADER = "Target Counters"
+_TGT_HEADERS = (TGT_COUNTERS_HEADER, "Initiator Error Counters")
 TGT_SESS_HEADER = "Port ID   Port Name                Handle"
 FW_RESOURCE_HEADER = "FW Resource count"
 MAILBOX_FAILED = "Mailbox Command failed"
@@ -114,14 +115,14 @@ def parse_tgt_counters(text: str) -> TgtCounters:
     garbled: list[str] = []
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or "=" not in line:
-            continue  # blank lines and the section headers
+        if not line or line in _TGT_HEADERS:
+            continue
         if _TARGET_NUM.match(line):
             continue  # per-rport initiator link-down lines: initiator mode only
-        key, _, value = line.partition("=")
+        key, eq, value = line.partition("=")
         name = normalise_key(key)
         try:
-            if not name:
+            if not name or not eq:
                 raise ValueError("no key")
             n = _int(value, name)
             if n < 0:  # a counter printed with %lld/%d past its sign bit: not a count
