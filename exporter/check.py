@@ -45,6 +45,10 @@ def explain(paths: HostPaths, collectors: list[str]) -> str:
         lines.append(f"{label:13} {path}: {_state(path)}")
     if "lio" in collectors:
         lines.extend(explain_lio(paths.target(), paths.sysfs))
+    if "qla2xxx" in collectors:
+        from exporter.check_qla2xxx import explain_qla2xxx
+
+        lines.extend(explain_qla2xxx(paths))
     return "\n".join(lines) + "\n"
 
 

@@ -302,3 +302,19 @@ def test_garbage_short_read_and_mailbox_failure(tmp_path: Path) -> None:
     )
     assert ("fctarget_qla2xxx_fw_resource_free", port_labels(sim, 1, resource="iocbs")) in got
     assert ("fctarget_qla2xxx_fw_resource_free", port_labels(sim, 0, resource="iocbs")) not in got
+
+
+def test_check_says_what_is_readable_and_why_not(tmp_path: Path) -> None:
+    from exporter.check import explain
+
+    sim = make_sim(tmp_path / "old", "4.5")
+    text = explain(sim.paths, ["qla2xxx"])
+    assert f"  {sim.port(0).host} ({sim.port(0).pci}, wwpn {sim.port(0).wwpn_colon}):" in text
+    assert "    tgt_counters       readable\n" in text
+    assert "    rports             absent (kernels before 5.11" in text
+    assert "  problems: none\n" in text
+    none = SimulatedHost(
+        str(tmp_path / "none"), SimParams(ports=1, cpus=2, luns=1, qla_debugfs="none")
+    )
+    none.build()
+    assert "debugfs is not mounted" in explain(none.paths, ["qla2xxx"])
