@@ -31,6 +31,7 @@ from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
 from dashboards.rows_optics import optics
 from dashboards.rows_ports import fc_ports, interrupts
+from dashboards.rows_qla2xxx import target_engine
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
 # The rules' runbook_url says docs/alerts.md too: set $runbooks to where that page is served.
@@ -44,6 +45,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Optics, firmware dumps and NPIV (selected ports)", optics),
     ("Target I/O (LIO)", target_io),
     ("Sessions and backstores", sessions_and_backstores),
+    ("Target engine (qla2xxx, opt-in)", target_engine),
     ("Exporter health", exporter_health),
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.

@@ -283,3 +283,16 @@ SFP_BIAS = f"fctarget_sfp_tx_bias_amperes{{{PORT}}}"
 SFP_INFO = f"fctarget_sfp_info{{{PORT}}}"
 FW_DUMP_SIZE = f"fctarget_fc_host_firmware_dump_size_bytes{{{PORT}}}"
 VPORT_ACTIVE = f"fctarget_fc_vport_active{{{PORT}}}"
+# qla2xxx target engine (debugfs; the qla2xxx collector is opt-in).
+QLA_QUEUE_FULL = f"sum by (host) ({rate('fctarget_qla2xxx_queue_full_sent_total', PORT)})"
+QLA_TERMINATED = f"sum by (host) ({rate('fctarget_qla2xxx_exchanges_terminated_total', PORT)})"
+QLA_IOCB_FAILURES = f"sum by (host) ({rate('fctarget_qla2xxx_iocb_alloc_failures_total', PORT)})"
+QLA_DIF_ERRORS = f"sum by (host, check) ({increase('fctarget_qla2xxx_dif_errors_total', PORT)})"
+QLA_RESOURCE_USED = (
+    f"1 - fctarget_qla2xxx_fw_resource_free{{{PORT}}}\n"
+    f"  / (fctarget_qla2xxx_fw_resource_limit{{{PORT}}} > 0)"
+)
+QLA_LOGINS = (
+    f"sum by (host, initiator) ({increase('fctarget_qla2xxx_initiator_logins_total', PORT)})"
+)
+QLA_LOGGED_IN = f"fctarget_qla2xxx_initiator_logged_in{{{PORT}}}"

@@ -183,6 +183,10 @@ def explain(paths: HostPaths, collectors: list[str], web_config_file: str = "") 
         report.lines.extend(f"  {line}" for line in explain_sfp(paths))
     else:
         report.source("SFP optics", "sfp collector disabled (--collector.sfp; needs CAP_SYS_ADMIN)")
+    if "qla2xxx" in collectors:
+        from exporter.check_qla2xxx import explain_qla2xxx
+
+        report.lines.extend(f"  {line}" for line in explain_qla2xxx(paths))
     if web_config_file:
         _check_web_config(web_config_file, report)
     lio_lines, snap = explain_lio(paths.target(), paths.sysfs, report.findings)

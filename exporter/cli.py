@@ -78,11 +78,20 @@ def _host_paths(args: argparse.Namespace) -> HostPaths:
         sysfs=args.sysfs,
         configfs=args.configfs or os.path.join(args.sysfs, "kernel", "config"),
         kmsg=args.kmsg,
+        debugfs=args.debugfs or os.path.join(args.sysfs, "kernel", "debug"),
     )
     for flag, value in (("--path.procfs", paths.procfs), ("--path.sysfs", paths.sysfs)):
         if not os.path.isdir(value):
             raise ValueError(f"{flag} {value}: not a readable directory")
     return paths
+
+
+def _demo_collectors(args: argparse.Namespace) -> None:
+    """`--demo` shows the qla2xxx debugfs families the simulated host writes: the collector and
+    its fw_resource_count reads are on unless --no-collector.qla2xxx says otherwise."""
+    if args.collector_qla2xxx is None:
+        args.collector_qla2xxx = True
+        args.qla2xxx_fw_resource = True
 
 
 def _demo_tick(sim: Any, interval: float) -> Callable[[asyncio.Event], Awaitable[None]]:
@@ -195,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo_dir = tempfile.mkdtemp(prefix="fctarget-demo-")
             sim = SimulatedHost.demo(demo_dir)
             paths = sim.paths
+            _demo_collectors(args)
         else:
             try:
                 paths = _host_paths(args)

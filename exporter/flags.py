@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="kernel log device, or a saved file of /dev/kmsg records (default /dev/kmsg)",
     )
+    paths.add_argument(
+        "--path.debugfs",
+        dest="debugfs",
+        default=None,
+        metavar="DIR",
+        help="debugfs mountpoint holding qla2xxx/ (default <sysfs>/kernel/debug)",
+    )
     coll = p.add_argument_group(
         "collectors",
         "every collector NAME below has --collector.NAME and --no-collector.NAME",

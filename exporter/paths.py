@@ -12,12 +12,17 @@ class HostPaths:
     sysfs: str = "/sys"
     configfs: str = "/sys/kernel/config"
     kmsg: str = "/dev/kmsg"
+    debugfs: str = "/sys/kernel/debug"
 
     def proc(self, *parts: str) -> str:
         return os.path.join(self.procfs, *parts)
 
     def sys(self, *parts: str) -> str:
         return os.path.join(self.sysfs, *parts)
+
+    def debug(self, *parts: str) -> str:
+        """`<debugfs>/...` (root-only: the kernel mounts it with mode 0700)."""
+        return os.path.join(self.debugfs, *parts)
 
     def target(self, *parts: str) -> str:
         """`<configfs>/target/...`, the LIO tree."""

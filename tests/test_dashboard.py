@@ -295,6 +295,9 @@ def exporter_metric_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     res = run_exporter(
         "--once",
         "--collector.sfp",  # the optics row (dashboards/rows_optics.py)
+        "--collector.qla2xxx",  # the target engine row (dashboards/rows_qla2xxx.py)
+        "--collector.qla2xxx.fw-resource",
+        f"--path.debugfs={p.debugfs}",
         f"--path.procfs={p.procfs}",
         f"--path.sysfs={p.sysfs}",
         f"--path.configfs={p.configfs}",

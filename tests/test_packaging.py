@@ -295,3 +295,40 @@ def test_make_deb_target_uses_the_build_script() -> None:
     assert r.returncode == 0, r.stderr
     assert "packaging/debian/build-deb.sh dist" in r.stdout
     assert shutil.which("dpkg-deb") is not None
+
+
+DROP_IN = PACKAGING / "systemd" / "fctarget-exporter.service.d" / "qla2xxx-debugfs.conf"
+
+
+def unit_with_drop_in(tmp_path: Path) -> Path:
+    """The unit and the qla2xxx drop-in as systemd loads them (<unit>.d/ beside the unit), with
+    ExecStart pointed at a stand-in so that verify can check it."""
+    stub = tmp_path / "fctarget-exporter"
+    stub.write_text("#!/bin/sh\n")
+    stub.chmod(0o755)
+    unit = tmp_path / UNIT.name
+    unit.write_text(UNIT.read_text().replace("=/usr/bin/fctarget-exporter ", f"={stub} "))
+    d = tmp_path / (UNIT.name + ".d")
+    d.mkdir()
+    (d / DROP_IN.name).write_text(
+        DROP_IN.read_text().replace("=/usr/bin/fctarget-exporter ", f"={stub} ")
+    )
+    return unit
+
+
+def test_qla2xxx_drop_in_verifies_and_grants_only_dac_read_search(tmp_path: Path) -> None:
+    unit = unit_with_drop_in(tmp_path)
+    r = run(["systemd-analyze", "verify", str(unit)])
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ""
+    s = unit_settings(DROP_IN.read_text())
+    assert s["CapabilityBoundingSet"] == ["CAP_DAC_READ_SEARCH"]
+    assert s["AmbientCapabilities"] == ["CAP_DAC_READ_SEARCH"]
+    assert s["ExecStart"] == ["", "/usr/bin/fctarget-exporter $ARGS --collector.qla2xxx"]
+    # nothing of the sandbox is relaxed
+    assert set(s) == {"CapabilityBoundingSet", "AmbientCapabilities", "ExecStart"}
+    # the drop-in is loaded: the score rises by the DAC capability only, and is documented
+    base, with_drop_in = exposure(UNIT), exposure(unit)
+    assert base < with_drop_in <= MAX_EXPOSURE
+    text = DOC.read_text()
+    assert f"with the qla2xxx drop-in **{with_drop_in:.1f}**" in text

@@ -792,4 +792,4 @@ def test_exporter_collectors_succeed_on_simulated_host(tmp_path: Path) -> None:
     assert failed == []
     text = body.decode()
     assert 'fctarget_scrape_collector_success{collector="lio"} 1.0' in text
-    assert re.search(r'fctarget_fc_port_up\{[^}]*host="host7"[^}]*\} 1\.0', text)
+    assert re.search(r'fctarget_fc_host_link_up\{[^}]*host="host7"[^}]*\} 1\.0', text)

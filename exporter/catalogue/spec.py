@@ -7,9 +7,9 @@ generated from them, and the tests check dashboards and rules against them.
 Naming rule (see docs/metrics.md): `fctarget_<subsystem>_<what>[_<unit>][_total|_info]`, where the
 subsystem is the one the operator thinks in and names the collector that serves the family:
 `fc_host` (FC port: transport and qla2xxx sysfs), `fc_vport` (NPIV vports), `sfp` (the
-port's optical module), `hba` (the HBA's PCI function), `irq` (the HBA's
-MSI-X vectors), `kmsg` (the kernel log), `lio` (LIO target objects), `scrape`/`exporter` (the
-exporter itself).
+port's optical module), `hba` (the HBA's PCI function), `irq` (the HBA's MSI-X vectors), `kmsg`
+(the kernel log), `lio` (LIO target objects), `qla2xxx` (the qla2xxx target engine, from debugfs),
+`scrape`/`exporter` (the exporter itself).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
     "interrupts": ("fctarget_irq_",),
     "kmsg": ("fctarget_kmsg_",),
     "lio": ("fctarget_lio_",),
+    "qla2xxx": ("fctarget_qla2xxx_",),
     "scrape": ("fctarget_scrape_", "fctarget_exporter_"),
     "sfp": ("fctarget_sfp_",),
 }

@@ -1,5 +1,5 @@
 """Importing this package registers every collector (one module each)."""
 
-from exporter.collectors import fc_host, fc_vport, hba, interrupts, kmsg, lio, sfp
+from exporter.collectors import fc_host, fc_vport, hba, interrupts, kmsg, lio, qla2xxx, sfp
 
-__all__ = ["fc_host", "fc_vport", "hba", "interrupts", "kmsg", "lio", "sfp"]
+__all__ = ["fc_host", "fc_vport", "hba", "interrupts", "kmsg", "lio", "qla2xxx", "sfp"]

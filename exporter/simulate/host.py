@@ -13,7 +13,7 @@ This class is the facade; the parts live in their own modules:
   `sfp` file, fw_dump_size, supported speeds), `fc_vports` (NPIV vports), `pci_numa` (PCI functions,
   MSI-X, CPU / NUMA topology, module parameters), `configfs_core` and `configfs_fabric` (LIO
   backstores and the tcm_qla2xxx tree), `proc_interrupts` (/proc/interrupts, /proc/irq/N),
-  `dev_kmsg` (/dev/kmsg records);
+  `dev_kmsg` (/dev/kmsg records), `qla_debugfs` (qla2xxx debugfs, two kernel eras);
 - `scenario`: what happens over time (`advance`, flaps, logins, re-pinning, the demo);
 - `tree`: how files are written (pooled at build, atomically replaced afterwards, so a
   concurrent scrape sees the old or the new content, never a partial one).
@@ -46,6 +46,7 @@ from exporter.simulate.model import (
     Vector,
     make_model,
 )
+from exporter.simulate.qla_debugfs import QlaPortState
 from exporter.simulate.scenario import DEMO_PARAMS, Scenario
 from exporter.simulate.tree import Tree
 
@@ -66,6 +67,7 @@ class SimulatedHost:
             sysfs=os.path.join(self.root, "sys"),
             configfs=os.path.join(self.root, "sys", "kernel", "config"),
             kmsg=os.path.join(self.root, "dev", "kmsg"),
+            debugfs=os.path.join(self.root, "sys", "kernel", "debug"),
         )
         self.model = make_model(params)
         self._tree = Tree(self.root)
@@ -155,6 +157,10 @@ class SimulatedHost:
                 for m in acl.mapped:
                     yield port, acl, m
 
+    def qla_state(self, port: int) -> QlaPortState:
+        """The qla2xxx driver state behind the debugfs files of a port (simulate/qla_debugfs)."""
+        return self._scenario.qla.state[port]
+
     # ---------------------------------------------------------------- build
 
     def build(self) -> None:
@@ -170,6 +176,7 @@ class SimulatedHost:
         for vport in self.vports:
             fc_vports.write_vport(tree, vport)
         pci_numa.build_modules(tree, self.params)
+        self._scenario.qla.build()
         configfs_core.build_core(tree, model)
         configfs_fabric.build_fabric(tree, model)
         for bs in model.backstores:

@@ -45,6 +45,7 @@ class SimParams:
     flap_every: float = 0.0  # seconds between automatic link flaps in advance(); 0 = never
     extended_logging: bool = False  # ql2xextended_error_logging: LIP debug lines in kmsg
     iops_per_mapping: float = 200.0  # mean commands/s per (initiator, mapped LUN)
+    qla_debugfs: str = "6.x"  # qla2xxx debugfs era: "4.5" | "6.x" | "none" (simulate/qla_debugfs)
     seed: int = 1
 
     def check(self) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from exporter.simulate import configfs_core, configfs_fabric, fc_sysfs, proc_interrupts
 from exporter.simulate.dev_kmsg import KmsgLog
 from exporter.simulate.model import SPREADS, HostModel, Lun, Port, SimParams, apply_spread
+from exporter.simulate.qla_debugfs import QlaDebugfs
 from exporter.simulate.tree import Tree
 
 HZ_LOC = 250  # local timer interrupts per second per CPU (HZ=250, busy CPU)
@@ -48,6 +49,7 @@ class Scenario:
         self.tree = tree
         self.model = model
         self.kmsg = kmsg
+        self.qla = QlaDebugfs(tree, model)
 
     def demo(self) -> None:
         """The `--demo` host's opening (after build): one ACL's initiator logged out, port 1's
@@ -78,6 +80,9 @@ class Scenario:
         configfs_fabric.write_dynamic_sessions(self.tree, port)
         for acl in port.acls:
             configfs_fabric.write_sessions(self.tree, port, acl)
+            self.qla.set_session(port, acl.wwpn, acl.session)
+        for d in port.dynamic:
+            self.qla.set_session(port, d.wwpn, up)
 
     def link_down(self, port: int) -> None:
         p = self.model.ports[port]
@@ -109,6 +114,7 @@ class Scenario:
         acl.logged_in = logged_in
         acl.session = logged_in and p.link_up
         configfs_fabric.write_sessions(self.tree, p, acl)
+        self.qla.set_session(p, acl.wwpn, acl.session)
 
     def remove_lun(self, port: int, lun: int) -> None:
         target = self.model.lun(port, lun)
@@ -198,6 +204,7 @@ class Scenario:
                 if m.present:
                     configfs_fabric.write_mapped_stats(self.tree, port, acl, m)
         _count_interrupts(port, traffic, seconds, rng, busy)
+        self.qla.advance(port, traffic.cmds, traffic.cmds * 6 // 10, seconds)
         # fc_host statistics (qla2xxx fills these from the firmware link statistics)
         s = port.stats
         s["seconds_since_last_reset"] = int(self.model.now)
