@@ -21,7 +21,7 @@ from exporter.flagtypes import count, positive_seconds
 from exporter.logsetup import LOG, RateLimitedLog, setup_logging
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper
-from exporter.weblimits import WebLimits
+from exporter.web.limits import WebLimits
 
 # 9100-9999 hold Prometheus's default port allocations and are full; 19181 lies outside that
 # range, below the ephemeral range (32768+) and is not an IANA-registered service port.
