@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 
-from exporter.cli import DEFAULT_PORT, build_parser, enabled_collectors, parse_listen
+from exporter.cli import build_parser, enabled_collectors, parse_listen
 from exporter.collector import REGISTRY
+from exporter.web.flags import DEFAULT_PORT
 from tests.exporter_proc import http_get, run_exporter, serving
 
 
