@@ -77,7 +77,7 @@ def _http_ok(url: str) -> bool:
 
 
 class Lab:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options, each with a default
         self,
         workdir: Path,
         params: SimParams,

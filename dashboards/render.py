@@ -73,7 +73,7 @@ def prometheus_fetch(url: str) -> Fetch:
     return fetch
 
 
-def render_png(
+def render_png(  # noqa: PLR0913 - keyword-only options, each with a default
     fetch: Fetch,
     values: Mapping[str, str],
     start: float,

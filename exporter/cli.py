@@ -17,10 +17,11 @@ from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTO
 
 from exporter import __version__
 from exporter.collector import REGISTRY, Collector, CollectorContext
-from exporter.flags import DEFAULT_LISTEN, build_parser
+from exporter.flags import build_parser
 from exporter.logsetup import LOG, RateLimitedLog, setup_logging
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper
+from exporter.web.flags import DEFAULT_LISTEN
 
 
 def enabled_collectors(args: argparse.Namespace) -> list[str]:

@@ -15,15 +15,11 @@ from typing import Any
 from exporter import entry, sdnotify
 from exporter.logsetup import RateLimitedLog
 from exporter.scrape import Scraper
-from exporter.server import (
-    WEB_LOG_INTERVAL,
-    Connections,
-    ReloadableSite,
-    WebState,
-    build_app,
-    connection_limit,
-    loop_exception_handler,
-)
+from exporter.web.app import build_app
+from exporter.web.connections import Connections, connection_limit
+from exporter.web.limits import WebLimits
+from exporter.web.site import WEB_LOG_INTERVAL, ReloadableSite, loop_exception_handler
+from exporter.web.state import WebState
 from exporter.webconfig import (
     ALLOW_DOWNGRADE_KEY,
     WebConfig,
@@ -32,7 +28,6 @@ from exporter.webconfig import (
     reload_web_config,
     security_downgrades,
 )
-from exporter.weblimits import WebLimits
 
 LOG = logging.getLogger("fctarget_exporter")
 
@@ -59,7 +54,7 @@ class _Web:
         self.state = WebState(config)
         self.limits = WebLimits(args.idle_timeout, args.read_header_timeout, args.max_requests)
         self.errlog = RateLimitedLog(LOG, WEB_LOG_INTERVAL)
-        self.connections = Connections(connection_limit(listeners), self.errlog)
+        self.connections = Connections(connection_limit(listeners), self.errlog, self.limits)
         self.reload_lock = asyncio.Lock()  # SIGHUPs in a burst apply in order, one at a time
         self.reloads: set[asyncio.Task[None]] = set()
 
@@ -67,15 +62,7 @@ class _Web:
         urls = []
         scheme = "https" if self.state.config.tls is not None else "http"
         for host, port in listens:
-            site = ReloadableSite(
-                runner,
-                host,
-                port,
-                self.state,
-                limits=self.limits,
-                connections=self.connections,
-                errlog=self.errlog,
-            )
+            site = ReloadableSite(runner, host, port, self.state, connections=self.connections)
             try:
                 await site.start()
             except OSError as exc:

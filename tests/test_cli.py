@@ -6,7 +6,8 @@ import gzip
 
 from exporter.cli import enabled_collectors, parse_listen
 from exporter.collector import REGISTRY
-from exporter.flags import DEFAULT_PORT, build_parser
+from exporter.flags import build_parser
+from exporter.web.flags import DEFAULT_PORT
 from tests.exporter_proc import http_get, run_exporter, serving
 
 

@@ -45,13 +45,22 @@ def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def lint(d: Mapping[str, Any]) -> list[str]:
+    tvars = {v["name"]: v for v in d.get("templating", {}).get("list", [])}
+    return [
+        *_lint_datasources(d, tvars),
+        *_lint_layout(d.get("panels", [])),
+        *_lint_panels(d),
+        *_lint_variables(d, tvars),
+    ]
+
+
+def _lint_datasources(d: Mapping[str, Any], tvars: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     if d.get("schemaVersion", 0) < 39:
         problems.append(f"schemaVersion {d.get('schemaVersion')} < 39")
     inputs = d.get("__inputs", [])
     if not any(i.get("type") == "datasource" and i.get("pluginId") == "prometheus" for i in inputs):
         problems.append("no Prometheus datasource in __inputs")
-    tvars = {v["name"]: v for v in d.get("templating", {}).get("list", [])}
     ds = tvars.get("datasource")
     if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         problems.append("no datasource variable of type datasource/prometheus")
@@ -61,9 +70,14 @@ def lint(d: Mapping[str, Any]) -> list[str]:
         builtin = isinstance(node, dict) and node.get("uid") == "-- Grafana --"
         if path.endswith(".datasource") and node != DS_VAR and not builtin:
             problems.append(f"{path}: datasource {node!r} is not ${{datasource}}")
+    return problems
+
+
+def _lint_layout(top_panels: list[dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
     ids: set[int] = set()
     cells: dict[tuple[int, int], str] = {}
-    for p in d.get("panels", []):
+    for p in top_panels:
         title = p.get("title", "?")
         pid = p.get("id")
         if not isinstance(pid, int) or pid in ids:
@@ -73,37 +87,57 @@ def lint(d: Mapping[str, Any]) -> list[str]:
         g = p.get("gridPos", {})
         if g.get("x", 0) + g.get("w", 0) > 24:
             problems.append(f"{title}: wider than the grid")
-        for x in range(g.get("x", 0), g.get("x", 0) + g.get("w", 0)):
-            for y in range(g.get("y", 0), g.get("y", 0) + g.get("h", 0)):
-                if (x, y) in cells:
-                    problems.append(f"{title}: overlaps {cells[(x, y)]}")
-                    break
-                cells[(x, y)] = title
-            else:
-                continue
-            break
+        overlapped = _place(cells, title, g)
+        if overlapped is not None:
+            problems.append(f"{title}: overlaps {overlapped}")
+    return problems
+
+
+def _place(cells: dict[tuple[int, int], str], title: str, g: Mapping[str, int]) -> str | None:
+    """Marks the grid cells of a panel as its own, up to the first one another panel has (whose
+    title is returned)."""
+    for x in range(g.get("x", 0), g.get("x", 0) + g.get("w", 0)):
+        for y in range(g.get("y", 0), g.get("y", 0) + g.get("h", 0)):
+            if (x, y) in cells:
+                return cells[(x, y)]
+            cells[(x, y)] = title
+    return None
+
+
+def _lint_panels(d: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
     titles: set[str] = set()
     for p in dq.panels(d):
         title = p.get("title", "?")
         if title in titles:
             problems.append(f"{title}: title used twice")
         titles.add(title)
-        if p.get("type") in QUERYLESS_PANELS:
-            continue
-        if p.get("datasource") != DS_VAR:
-            problems.append(f"{title}: panel datasource is not ${{datasource}}")
-        if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
-            problems.append(f"{title}: no unit")
-        if not p.get("targets"):
-            problems.append(f"{title}: no query")
-        for t in p.get("targets", []):
-            if not t.get("legendFormat"):
-                problems.append(f"{title}: query {t.get('refId')} has no legend format")
-        kind = p.get("type")
-        if kind in LEGEND_PANELS and not p.get("options", {}).get("legend", {}).get("showLegend"):
-            problems.append(f"{title}: legend hidden")
-        if kind == "heatmap" and not p.get("options", {}).get("legend", {}).get("show"):
-            problems.append(f"{title}: legend hidden")
+        if p.get("type") not in QUERYLESS_PANELS:
+            problems += [f"{title}: {problem}" for problem in _panel_problems(p)]
+    return problems
+
+
+def _panel_problems(p: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if p.get("datasource") != DS_VAR:
+        problems.append("panel datasource is not ${datasource}")
+    if not p.get("fieldConfig", {}).get("defaults", {}).get("unit"):
+        problems.append("no unit")
+    if not p.get("targets"):
+        problems.append("no query")
+    for t in p.get("targets", []):
+        if not t.get("legendFormat"):
+            problems.append(f"query {t.get('refId')} has no legend format")
+    kind = p.get("type")
+    if kind in LEGEND_PANELS and not p.get("options", {}).get("legend", {}).get("showLegend"):
+        problems.append("legend hidden")
+    if kind == "heatmap" and not p.get("options", {}).get("legend", {}).get("show"):
+        problems.append("legend hidden")
+    return problems
+
+
+def _lint_variables(d: Mapping[str, Any], tvars: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
     for q in dq.queries(d):
         for name in dq.variables(q.expr) - set(tvars) - BUILTIN_VARS:
             problems.append(f"{q.where}: undefined variable ${name}")

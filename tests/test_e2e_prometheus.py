@@ -78,8 +78,17 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
     assert [p.host for p in lab.host.ports] == ["host6", "host7", "host8"]
     logged_out = lab.sim(lambda h: h.acl(0, 3).name, A)
     initiators_0 = {lab.sim(lambda h: h.acl(0, k).name, A) for k in range(4)}  # noqa: B023
+    _steady_state_and_flaps(lab, logged_out)
+    _one_path_down(lab)
+    _every_path_down(lab, initiators_0)
+    _lio_config_missing(lab, tmp_path)
+    _dashboard(lab, tmp_path)
+    _exporter_down(lab)
+    assert time.monotonic() - t_start < 150
 
-    # -- 1. steady state; port 0 of A flaps while its initiator 3 stays logged out ----------
+
+def _steady_state_and_flaps(lab: Lab, logged_out: str) -> None:
+    """Steady state; port 0 of A flaps while its initiator 3 stays logged out."""
     for _ in range(FLAPS):
         lab.sim(lambda h: h.flap(0), A)
         time.sleep(0.1)
@@ -121,7 +130,9 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
         assert alerts_of(lab, quiet) == {}, quiet
     assert [r for r in lab.rule_health() if r[1] != "ok"] == []
 
-    # -- 2. one path lost (port 0 of A down): a warning, no page ----------------------------
+
+def _one_path_down(lab: Lab) -> None:
+    """One path lost (port 0 of A down): a warning, no page."""
     lab.sim(lambda h: h.link_down(0), A)
     lab.wait_for(
         lambda: firing(lab, "FCTargetPortLinkDown") == {"host6"},
@@ -134,7 +145,9 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
     assert alerts_of(lab, "FCTargetInitiatorAllPathsDown") == {}
     assert alerts_of(lab, "FCTargetAllPortsDown") == {}
 
-    # -- 3. the last path lost too (port 0 of B down): every initiator of port 0 pages --------
+
+def _every_path_down(lab: Lab, initiators_0: set[str]) -> None:
+    """The last path lost too (port 0 of B down): every initiator of port 0 pages."""
     lab.sim(lambda h: h.link_down(0), B)
     lab.wait_for(
         lambda: firing(lab, "FCTargetInitiatorAllPathsDown") == initiators_0,
@@ -154,7 +167,9 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
         "FCTargetInitiatorAllPathsDown resolved after the links came back",
     )
 
-    # -- 4. B reboots without its LIO configuration ------------------------------------------
+
+def _lio_config_missing(lab: Lab, tmp_path: Path) -> None:
+    """B reboots without its LIO configuration."""
     empty = tmp_path / "configfs-empty"
     empty.mkdir()
     lab.start_exporter(B, configfs=str(empty))
@@ -166,7 +181,9 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
     assert alerts_of(lab, "FCTargetCollectorFailing") == {}
     lab.start_exporter(B)
 
-    # -- 5. every dashboard query returns data --------------------------------------------
+
+def _dashboard(lab: Lab, tmp_path: Path) -> None:
+    """Every dashboard query returns data; the PNG of the key panels is drawn."""
     dashboard = load_dashboard()
     values = render.default_values(JOB, lab.instance)
     end = time.time()
@@ -184,17 +201,16 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
     assert empty_q == []
     for name, health, err in lab.rule_health():
         assert health == "ok", (name, err)
-
-    # -- 6. the PNG of the key panels ----------------------------------------------------
     png = tmp_path / "dashboard.png"
     drawn = render.render_png(render.prometheus_fetch(lab.prom_url), values, start, end, png)
     assert drawn >= 20
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # -- 7. exporter of A gone: FCTargetExporterDown fires for A only ------------------------
+
+def _exporter_down(lab: Lab) -> None:
+    """Exporter of A gone: FCTargetExporterDown fires for A only."""
     lab.stop_exporter(A)
     lab.wait_for(
         lambda: firing(lab, "FCTargetExporterDown") == {lab.instances[A]},
         "FCTargetExporterDown firing for A",
     )
-    assert time.monotonic() - t_start < 150

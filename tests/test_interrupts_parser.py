@@ -334,7 +334,7 @@ _ACTIONS = ["qla2xxx7_default", "qla2xxx (rsp_q)", "qla2xxx", "virtio1-req.0", "
     era=st.sampled_from(["4.19", "6.12", "6.13"]),
     prec=st.integers(3, 5),
 )
-def test_any_kernel_shape_round_trips(  # noqa: PLR0917 - one argument per hypothesis strategy
+def test_any_kernel_shape_round_trips(  # noqa: PLR0913, PLR0917 - one per hypothesis strategy
     cpus: list[int],
     irq: int,
     counts_seed: list[int],

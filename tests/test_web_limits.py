@@ -16,24 +16,21 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from exporter import server
 from exporter.logsetup import LibraryLogFilter, RateLimitedLog
 from exporter.scrape import Scraper
-from exporter.server import (
+from exporter.web import auth
+from exporter.web.app import build_app
+from exporter.web.auth import AuthResult, BasicAuthChecker, client_key
+from exporter.web.connections import (
     BACKLOG,
     MAX_CONNECTIONS,
     MIN_CONNECTIONS,
     RESERVED_FDS,
-    AuthResult,
-    BasicAuthChecker,
     Connections,
-    ReloadableSite,
-    WebState,
-    build_app,
-    client_key,
     connection_limit,
-    loop_exception_handler,
 )
+from exporter.web.site import ReloadableSite, loop_exception_handler
+from exporter.web.state import WebState
 from tests.test_web_certs import (
     Exporter,
     TestCA,
@@ -454,13 +451,13 @@ def test_wrong_password_flood_does_not_delay_a_real_login(tmp_path: Path) -> Non
 def test_failed_logins_are_bounded_per_client(monkeypatch: pytest.MonkeyPatch) -> None:
     users = {"prometheus": bcrypt_hash("s3cret").encode()}
     order: list[bytes] = []
-    real = server._checkpw
+    real = auth._checkpw
 
     def spy(password: bytes, hashed: bytes) -> bool:
         order.append(password)
         return real(password, hashed)
 
-    monkeypatch.setattr(server, "_checkpw", spy)
+    monkeypatch.setattr(auth, "_checkpw", spy)
     checker = BasicAuthChecker()
     clients = [f"192.0.2.{i}" for i in range(4)]
     burst = BasicAuthChecker.FAILED_LOGIN_BURST

@@ -15,7 +15,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter.server import BasicAuthChecker
+from exporter.web.auth import BasicAuthChecker
 from exporter.webconfig import (
     GO_CIPHER_SUITES,
     WebConfigError,
@@ -287,23 +287,25 @@ def test_unknown_user_is_checked_at_the_configured_cost(
     # the highest cost among the configured hashes (compared here by the cost field used).
     from aiohttp.test_utils import TestClient, TestServer
 
-    from exporter import server
     from exporter.logsetup import RateLimitedLog
     from exporter.scrape import Scraper
+    from exporter.web import auth
+    from exporter.web.app import build_app
+    from exporter.web.state import WebState
 
     used: list[bytes] = []
-    real = server._checkpw
+    real = auth._checkpw
 
     def spy(password: bytes, hashed: bytes) -> bool:
         used.append(hashed)
         return real(password, hashed)
 
-    monkeypatch.setattr(server, "_checkpw", spy)
+    monkeypatch.setattr(auth, "_checkpw", spy)
 
     async def unknown_user(cfg_path: Path) -> bytes:
-        state = server.WebState(load_web_config(str(cfg_path)))
+        state = WebState(load_web_config(str(cfg_path)))
         scraper = Scraper([], 1.0, RateLimitedLog(logging.getLogger("test")))
-        app = server.build_app(scraper, state=state)
+        app = build_app(scraper, state=state)
         try:
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
                 r = await client.get("/metrics", headers=basic("nobody", "guess"))

@@ -126,25 +126,42 @@ def check_against_configfs(
     assert published & {n for n, _ in s} == published
     lio = {n for n, _ in s if n in LIO_FAMILIES or n.startswith("fctarget_lio_")}
     assert lio <= LIO_FAMILIES, sorted(lio - LIO_FAMILIES)
-    checked = 0
-
-    def tpg_dir(lab: dict[str, str]) -> str:
-        return f"{CFS}/{lab['fabric']}/{lab['target']}/tpgt_{lab['tpgt']}"
-
     assert get(s, "fctarget_lio_up") == 1
-    checked += 1
+    checked = 1
+    checked += _check_lun_stats(s, cfs)
+    checked += _check_lun_backstores(s, cfs)
+    checked += _check_backstores(s, cfs, ram0_bytes)
+    checked += _check_acl_stats(s, cfs)
+    tpgs = _tpgs(cfs)
+    checked += _check_tpgs(s, cfs, tpgs)
+    checked += _check_acls(s, cfs)
+    checked += _check_sessions(s, cfs, tpgs)
+    return checked
+
+
+def _tpg_dir(lab: dict[str, str]) -> str:
+    return f"{CFS}/{lab['fabric']}/{lab['target']}/tpgt_{lab['tpgt']}"
+
+
+def _check_lun_stats(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
     for name, group, fname in (
         ("fctarget_lio_lun_commands_total", "scsi_tgt_port", "in_cmds"),
         ("fctarget_lio_lun_read_bytes_total", "scsi_tgt_port", "read_mbytes"),
         ("fctarget_lio_lun_write_bytes_total", "scsi_tgt_port", "write_mbytes"),
     ):
         for lab, value in named(s, name):
-            base = f"{tpg_dir(lab)}/lun/lun_{lab['lun']}"
+            base = f"{_tpg_dir(lab)}/lun/lun_{lab['lun']}"
             raw = int(cfs[f"{base}/statistics/{group}/{fname}"])
             assert value == (raw * MIB if "bytes" in name else raw), (name, lab)
             checked += 1
+    return checked
+
+
+def _check_lun_backstores(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
     for lab, _ in named(s, "fctarget_lio_lun_info"):
-        base = f"{tpg_dir(lab)}/lun/lun_{lab['lun']}"
+        base = f"{_tpg_dir(lab)}/lun/lun_{lab['lun']}"
         links = [v for k, v in cfs.items() if k.startswith(base + "/") and v.startswith("-> ")]
         assert len(links) == 1
         hba_kind = {"fileio": "fileio_", "ramdisk": "rd_mcp_", "block": "iblock_"}
@@ -153,6 +170,11 @@ def check_against_configfs(
             links[0],
         ), (lab, links)
         checked += 1
+    return checked
+
+
+def _check_backstores(s: Series, cfs: dict[str, str], ram0_bytes: int) -> int:
+    checked = 0
     hba_of = {}
     for lab, _ in named(s, "fctarget_lio_backstore_info"):
         hba_of[lab["backstore"]] = lab["core_hba"]
@@ -165,16 +187,7 @@ def check_against_configfs(
         assert lab["vendor"] == cfs[f"{dev}/statistics/scsi_lu/vend"].strip()
         assert lab["product"] == cfs[f"{dev}/statistics/scsi_lu/prod"].strip()
         checked += 1
-    sizes = {}
-    for b, hba in hba_of.items():
-        info = cfs[f"{CFS}/core/{hba}/{b}/info"]
-        if m := re.search(r"PAGES/PAGE_SIZE: (\d+)\*(\d+)", info):
-            sizes[b] = int(m.group(1)) * int(m.group(2))
-        elif m := re.search(r" Size: (\d+)", info):
-            sizes[b] = int(m.group(1))
-        else:  # iblock: the block device's own size
-            assert "UDEV PATH: /dev/ram0" in info
-            sizes[b] = ram0_bytes
+    sizes = _backstore_sizes(cfs, hba_of, ram0_bytes)
     backstore_checks: list[tuple[str, Callable[[str, str], int]]] = [
         ("fctarget_lio_backstore_size_bytes", lambda d, b: sizes[b]),
         (
@@ -221,23 +234,52 @@ def check_against_configfs(
             b = lab["backstore"]
             assert value == value_of(f"{CFS}/core/{hba_of[b]}/{b}", b), (name, lab)
             checked += 1
+    return checked
+
+
+def _backstore_sizes(
+    cfs: dict[str, str], hba_of: dict[str, str], ram0_bytes: int
+) -> dict[str, int]:
+    sizes = {}
+    for b, hba in hba_of.items():
+        info = cfs[f"{CFS}/core/{hba}/{b}/info"]
+        if m := re.search(r"PAGES/PAGE_SIZE: (\d+)\*(\d+)", info):
+            sizes[b] = int(m.group(1)) * int(m.group(2))
+        elif m := re.search(r" Size: (\d+)", info):
+            sizes[b] = int(m.group(1))
+        else:  # iblock: the block device's own size
+            assert "UDEV PATH: /dev/ram0" in info
+            sizes[b] = ram0_bytes
+    return sizes
+
+
+def _check_acl_stats(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
     for name, fname in (
         ("fctarget_lio_acl_commands_total", "num_cmds"),
         ("fctarget_lio_acl_read_bytes_total", "read_mbytes"),
         ("fctarget_lio_acl_write_bytes_total", "write_mbytes"),
     ):
         for lab, value in named(s, name):
-            acl = f"{tpg_dir(lab)}/acls/{lab['initiator']}/"
+            acl = f"{_tpg_dir(lab)}/acls/{lab['initiator']}/"
             pat = re.compile(re.escape(acl) + r"lun_\d+/statistics/scsi_auth_intr/" + fname + "$")
             total = sum(int(v) for k, v in cfs.items() if pat.match(k))
             assert value == (total * MIB if "bytes" in name else total), (name, lab)
             checked += 1
-    tpgs = {
+    return checked
+
+
+def _tpgs(cfs: dict[str, str]) -> set[tuple[str, str]]:
+    return {
         (fabric, wwpn)
         for fabric in ("loopback", "iscsi")
         for wwpn in subdirs(cfs, f"{CFS}/{fabric}/", r"[^/]+")
         if f"{CFS}/{fabric}/{wwpn}/tpgt_1/" in cfs
     }
+
+
+def _check_tpgs(s: Series, cfs: dict[str, str], tpgs: set[tuple[str, str]]) -> int:
+    checked = 0
     assert {(lab["fabric"], lab["target"]) for lab, _ in named(s, "fctarget_lio_tpg_luns")} == tpgs
     # tcm_loop TPGs have no enable attribute: no series rather than a guess
     assert (
@@ -246,14 +288,19 @@ def check_against_configfs(
         == {ISCSI}
     )
     for lab, value in named(s, "fctarget_lio_tpg_enabled"):
-        assert value == int(cfs[f"{tpg_dir(lab)}/enable"])
+        assert value == int(cfs[f"{_tpg_dir(lab)}/enable"])
         checked += 1
     for lab, value in named(s, "fctarget_lio_tpg_luns"):
-        assert value == len(subdirs(cfs, f"{tpg_dir(lab)}/lun/", r"lun_\d+"))
+        assert value == len(subdirs(cfs, f"{_tpg_dir(lab)}/lun/", r"lun_\d+"))
         checked += 1
+    return checked
+
+
+def _check_acls(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
     acls = {}
     for lab, value in named(s, "fctarget_lio_tpg_acls"):
-        acls[(lab["fabric"], lab["target"])] = subdirs(cfs, f"{tpg_dir(lab)}/acls/", r"[^/]+")
+        acls[(lab["fabric"], lab["target"])] = subdirs(cfs, f"{_tpg_dir(lab)}/acls/", r"[^/]+")
         assert value == len(acls[(lab["fabric"], lab["target"])])
         checked += 1
     published_acls = {
@@ -263,12 +310,17 @@ def check_against_configfs(
     assert published_acls == {(f, w, i) for (f, w), names in acls.items() for i in names}
     checked += len(published_acls)
     for lab, value in named(s, "fctarget_lio_acl_mapped_luns"):
-        assert value == len(subdirs(cfs, f"{tpg_dir(lab)}/acls/{lab['initiator']}/", r"lun_\d+"))
+        assert value == len(subdirs(cfs, f"{_tpg_dir(lab)}/acls/{lab['initiator']}/", r"lun_\d+"))
         checked += 1
+    return checked
+
+
+def _check_sessions(s: Series, cfs: dict[str, str], tpgs: set[tuple[str, str]]) -> int:
+    checked = 0
     active: dict[tuple[str, str], int] = {}
     for lab, value in named(s, "fctarget_lio_acl_session_active"):
         # iSCSI: the ACL's info file is the kernel's own word (lio_target_nacl_info_show)
-        info = cfs[f"{tpg_dir(lab)}/acls/{lab['initiator']}/info"]
+        info = cfs[f"{_tpg_dir(lab)}/acls/{lab['initiator']}/info"]
         assert value == int("No active iSCSI Session" not in info), (lab, info)
         active[(lab["fabric"], lab["target"])] = active.get(
             (lab["fabric"], lab["target"]), 0
