@@ -36,6 +36,7 @@ def load_all() -> dict[str, Metric]:
         interrupts,
         kmsg,
         lio,
+        lio_alua,
         scrape,
     )
 
