@@ -29,6 +29,7 @@ from dashboards import queries as q
 from dashboards.panels import DS
 from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
+from dashboards.rows_lio_risks import alua_and_risks
 from dashboards.rows_ports import fc_ports, interrupts
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
@@ -40,6 +41,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Interrupts (selected ports)", interrupts),
     ("Target I/O (LIO)", target_io),
     ("Sessions and backstores", sessions_and_backstores),
+    ("ALUA and backstore risks", alua_and_risks),
     ("Exporter health", exporter_health),
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.
