@@ -351,3 +351,13 @@ def test_simulated_failover_offline_read_only_and_tcmu(tmp_path: Path) -> None:
     assert s.value("fctarget_lio_backstore_user_blocked", **ul) == 0
     state = {"tg_pt_gp": "ha_b", "state": "active_optimized", **gl}
     assert s.value("fctarget_lio_alua_tg_pt_gp_state", **state) == 1
+
+
+def test_check_explains_groups_and_risks(real: Path) -> None:
+    from exporter.check import explain_lio
+
+    text = "\n".join(explain_lio(str(real)))
+    assert "      ALUA: default_tg_pt_gp (id 0) active_optimized, 1 LUN(s)" in text
+    # disk0 is fileio in Buffered-WCE mode
+    disk0 = text[text.index("fileio/disk0") :]
+    assert disk0.splitlines()[2] == "      risks: volatile write cache"
