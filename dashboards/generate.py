@@ -29,6 +29,7 @@ from dashboards import queries as q
 from dashboards.panels import DS, runbook_link
 from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
+from dashboards.rows_lio_risks import alua_and_risks
 from dashboards.rows_optics import optics
 from dashboards.rows_ports import fc_ports, interrupts
 from dashboards.rows_qla2xxx import target_engine
@@ -46,6 +47,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Target I/O (LIO)", target_io),
     ("Sessions and backstores", sessions_and_backstores),
     ("Target engine (qla2xxx, opt-in)", target_engine),
+    ("ALUA and backstore risks", alua_and_risks),
     ("Exporter health", exporter_health),
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.

@@ -296,3 +296,26 @@ QLA_LOGINS = (
     f"sum by (host, initiator) ({increase('fctarget_qla2xxx_initiator_logins_total', PORT)})"
 )
 QLA_LOGGED_IN = f"fctarget_qla2xxx_initiator_logged_in{{{PORT}}}"
+# ALUA and backstore risks (dashboards/rows_lio_risks.py). A group "serves LUNs" while it has
+# members; only active_optimized and active_nonoptimized serve I/O.
+_GP_BY = "job, instance, backstore_type, backstore, tg_pt_gp"
+_ACTIVE = 'state=~"active_optimized|active_nonoptimized"'
+ALUA_GROUPS = (
+    f"(fctarget_lio_alua_tg_pt_gp_state{{{HOST}}} == 1)\n"
+    f"* on ({_GP_BY}) group_left ()\n"
+    f"fctarget_lio_alua_tg_pt_gp_members{{{HOST}}}"
+)
+ALUA_SERVING_ACTIVE = (
+    f"max by ({_GP_BY}) (fctarget_lio_alua_tg_pt_gp_state{{{HOST}, {_ACTIVE}}})\n"
+    f"and on ({_GP_BY}) fctarget_lio_alua_tg_pt_gp_members{{{HOST}}} > 0"
+)
+LUN_ALUA_OFFLINE = f"fctarget_lio_lun_alua_offline{{{HOST}}} == 1"
+BACKSTORE_VOLATILE = f"fctarget_lio_backstore_volatile_write_cache{{{HOST}}}"
+BACKSTORE_READ_ONLY = f"fctarget_lio_backstore_read_only{{{HOST}}}"
+BACKSTORE_RESETS = f"sum by (backstore) ({increase('fctarget_lio_backstore_resets_total', HOST)})"
+BACKSTORE_ABORTS = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_completed_total', HOST)})"
+)
+BACKSTORE_ABORTS_NO_TASK = (
+    f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_no_task_total', HOST)})"
+)

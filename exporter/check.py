@@ -21,7 +21,7 @@ from exporter.parsers.fc_host import target_mode_allowed
 from exporter.parsers.lio import normalize_wwn
 from exporter.paths import HostPaths
 from exporter.readers.configfs import read_configfs
-from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
+from exporter.readers.configfs_model import Backstore, ConfigfsSnapshot, ReadOptions
 from exporter.readers.fc_sysfs import FcStats, StatsCache, read_fc_sysfs
 from exporter.readers.problems import Problem, Problems, ReadError
 from exporter.readers.procirq import read_interrupts
@@ -265,6 +265,31 @@ def _describe(snap: ConfigfsSnapshot, findings: list[str]) -> list[str]:
             f"    {b.backstore_type}/{b.name} ({b.hba}): {en}, {_mib(b.size_bytes)}, "
             f"block size {b.block_size}, serial {b.serial or '-'}, wwn {b.naa or '-'}"
         )
+        out.extend(_alua_and_risks(b))
+    return out
+
+
+def _alua_and_risks(b: Backstore) -> list[str]:
+    """The device's ALUA groups (state, LUNs) and what makes it risky, one line each."""
+    out = []
+    if b.alua_groups:
+        groups = "; ".join(
+            f"{g.name} (id {'-' if g.group_id is None else g.group_id}) "
+            f"{g.state or 'state unknown'}, {g.members if g.members is not None else '?'} LUN(s)"
+            for g in b.alua_groups
+        )
+        out.append(f"      ALUA: {groups}")
+    risks = [
+        text
+        for flag, text in (
+            (b.volatile_cache, "volatile write cache"),
+            (b.read_only, "read-only"),
+            (b.user.blocked if b.user else None, "tcmu device BLOCKED"),
+        )
+        if flag
+    ]
+    if risks:
+        out.append(f"      risks: {', '.join(risks)}")
     return out
 
 

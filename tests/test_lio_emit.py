@@ -26,7 +26,7 @@ INIT_ON, INIT_OFF, INIT_NONE = (f"21:00:00:24:ff:aa:bb:{x}" for x in ("cc", "cd"
 
 def _bs(hba: str, name: str, **kw: object) -> Backstore:
     fields: dict[str, object] = dict.fromkeys(Backstore.__slots__)
-    fields.update(hba=hba, plugin=hba.rpartition("_")[0], name=name, **kw)
+    fields.update(alua_groups=(), hba=hba, plugin=hba.rpartition("_")[0], name=name, **kw)
     return Backstore(**fields)  # type: ignore[arg-type]
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from exporter.parsers.lio import BackstoreInfo
+from exporter.parsers.lio_alua import LunAlua
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import (
     Acl,
+    AluaGroup,
     Backstore,
     ConfigfsSnapshot,
     LunPort,
@@ -51,6 +53,8 @@ def _backstore(
         "aborts_no_task": 0,
         "exported": True,
         "luns": 1,
+        # every device has alua/default_tg_pt_gp: state 0, status None, id 0, one member
+        "alua_groups": (AluaGroup("default_tg_pt_gp", 0, "active_optimized", "none", False, 1),),
     }
     fields.update(kw)
     return Backstore(**fields)  # type: ignore[arg-type]
@@ -59,8 +63,9 @@ def _backstore(
 BLK0 = _backstore(
     "iblock_2",
     "blk0",
-    BackstoreInfo(True, 512, 248, None, "ram0", None),
+    BackstoreInfo(True, 512, 248, None, "ram0", None, read_only=False),
     32 << 20,  # <sysfs>/class/block/ram0/size: 65536 sectors
+    volatile_cache=False,  # <sysfs>/class/block/ram0/queue/write_cache: write through
     serial="e5c45c33-302d-4ce0-8115-290b3d10bb27",
     num_cmds=254,
     read_mbytes=16,
@@ -69,9 +74,10 @@ BLK0 = _backstore(
 DISK0 = _backstore(
     "fileio_0",
     "disk0",
-    BackstoreInfo(True, 512, 16384, 67108864, None, "/tmp/disk0.img"),
+    BackstoreInfo(True, 512, 16384, 67108864, None, "/tmp/disk0.img", buffered=True),
     67108864,
     write_cache=True,
+    volatile_cache=True,  # Mode: Buffered-WCE
     serial="294326df-4c71-4100-b552-bcd575cccbb2",
     num_cmds=63,
     read_mbytes=16,
@@ -87,6 +93,9 @@ RD0 = _backstore(
     read_mbytes=4,
     write_mbytes=4,
 )
+# lun_N/alua_tg_pt_gp: "TG Port Alias: default_tg_pt_gp\nTG Port Group ID: 0\n
+# TG Port Primary Access State: Active/Optimized ... Secondary Access State: None ..."
+DEFAULT_GP = LunAlua("default_tg_pt_gp", 0, "active_optimized", False, "none")
 EXPECTED = ConfigfsSnapshot(
     present=True,
     targets=(
@@ -98,7 +107,7 @@ EXPECTED = ConfigfsSnapshot(
                 Tpg(
                     1,
                     True,
-                    (LunPort(0, "iblock_2", "blk0", 253, 16, 8),),
+                    (LunPort(0, "iblock_2", "blk0", 253, 16, 8, alua=DEFAULT_GP),),
                     (Acl(INIT, True, (MappedLun(0, 254, 16, 8),)),),
                     (),
                 ),
@@ -113,8 +122,8 @@ EXPECTED = ConfigfsSnapshot(
                     1,
                     None,
                     (
-                        LunPort(0, "fileio_0", "disk0", 62, 16, 8),
-                        LunPort(1, "rd_mcp_1", "rd0", 44, 4, 4),
+                        LunPort(0, "fileio_0", "disk0", 62, 16, 8, alua=DEFAULT_GP),
+                        LunPort(1, "rd_mcp_1", "rd0", 44, 4, 4, alua=DEFAULT_GP),
                     ),
                     (),
                     ("naa.5001405bfc0f809d",),
@@ -133,6 +142,8 @@ def tree(tmp_path: Path) -> tuple[str, str]:
     ram0 = tmp_path / "sys/class/block/ram0"
     ram0.mkdir(parents=True)
     (ram0 / "size").write_bytes(b"65536\n")
+    (ram0 / "queue").mkdir()
+    (ram0 / "queue/write_cache").write_bytes(b"write through\n")
     return str(tmp_path / "cfs/target"), str(tmp_path / "sys")
 
 
@@ -152,7 +163,7 @@ def test_zero_stats_and_no_initiator_stats(tree: tuple[str, str]) -> None:
     assert problems.items == []
     iscsi = snap.targets[0].tpgs[0]
     # scsi_tgt_port/hs_in_cmds and scsi_port/busy_count: the dump's constant 0
-    assert iscsi.luns == (LunPort(0, "iblock_2", "blk0", 253, 16, 8, 0, 0),)
+    assert iscsi.luns == (LunPort(0, "iblock_2", "blk0", 253, 16, 8, 0, 0, DEFAULT_GP),)
     # the mapped LUN is still counted, its statistics are not read
     assert iscsi.acls == (Acl(INIT, True, (MappedLun(0, None, None, None),)),)
     # no sysfs: the iblock size is unknown, nothing else changes

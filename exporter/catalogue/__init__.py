@@ -37,6 +37,7 @@ def load_all() -> dict[str, Metric]:
         interrupts,
         kmsg,
         lio,
+        lio_alua,
         qla2xxx,
         scrape,
         sfp,

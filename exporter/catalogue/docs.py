@@ -53,6 +53,7 @@ thinks in, and it names the collector that serves the family:
 | `lun` | LUN number in the TPG |
 | `initiator` | initiator name of an ACL or session, FC WWPNs normalised like `wwpn` |
 | `backstore` | LIO device name (`target/core/<core_hba>/<backstore>`); `backstore_type` its kind |
+| `tg_pt_gp` | ALUA target port group of a backstore (`target/core/<core_hba>/<backstore>/alua/<tg_pt_gp>`) |
 | `irq`, `vector` | Linux IRQ number and the qla2xxx vector role (`default`, `rsp_q`, `atio_q`, `qpair<N>`) |
 | `cpu`, `numa_node` | decimal CPU and NUMA node numbers (`-1` unknown) |
 """

@@ -266,7 +266,9 @@ BACKSTORE_ENABLED = _d(
 BACKSTORE_WRITE_CACHE = _d(
     gauge(
         "fctarget_lio_backstore_write_cache_enabled",
-        "1 if write cache emulation is on (attrib/emulate_write_cache).",
+        "1 if write cache emulation is on (attrib/emulate_write_cache): the WCE bit fileio, "
+        "ramdisk and user backstores report. Block backstores ignore it (always 0) and report "
+        "their device's cache: see fctarget_lio_backstore_volatile_write_cache.",
         BS,
         (f"{_DEV}/attrib/emulate_write_cache",),
     )

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from exporter.catalogue import lio as m
+from exporter.catalogue import lio_alua as ma
 from exporter.collector import CollectorContext, Family, Output, SnapshotCollector, register
 from exporter.parsers.lio import normalize_wwn, parse_hba_dir
+from exporter.parsers.lio_alua import ALUA_STATES, ALUA_STATUSES
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import (
     Acl,
@@ -30,6 +32,7 @@ from exporter.readers.configfs_model import (
 from exporter.readers.problems import Problem, Problems, ReadError
 
 MIB = 1 << 20
+Labels = dict[tuple[str, str], str]  # (core hba, device) -> the backstore label
 
 
 def _regex(value: str) -> str:
@@ -210,6 +213,8 @@ class _TargetEmitter:
         zero = opt.always_zero_stats
         self.lun_hs = f(m.LUN_HS_COMMANDS) if zero else None
         self.lun_busy = f(m.LUN_BUSY_STATUSES) if zero else None
+        self.alua_gp, self.alua_off = f(ma.LUN_ALUA_INFO), f(ma.LUN_ALUA_OFFLINE)
+        self.alua_status = f(ma.LUN_ALUA_STATUS)
         self.acl_info, self.acl_mapped = f(m.ACL_INFO), f(m.ACL_MAPPED_LUNS)
         self.acl_active, self.dynamic = f(m.ACL_SESSION_ACTIVE), f(m.DYNAMIC_SESSION_INFO)
         self.per_lun = opt.initiator_luns
@@ -242,6 +247,11 @@ class _TargetEmitter:
             key = (lun.hba, lun.dev)
             bs = (self.types.get(key, _type_of(lun.hba)), self.labels.get(key, lun.dev))
             self.lun_info.add((*ll, *bs), 1.0)
+            if lun.alua is not None:
+                self.alua_gp.add((*ll, *bs, lun.alua.group), 1.0)
+        if lun.alua is not None:
+            self.alua_off.add(ll, 1.0 if lun.alua.offline else 0.0)
+            _one_hot(self.alua_status, ll, ALUA_STATUSES, lun.alua.status)
         _add(self.lun_cmds, ll, lun.in_cmds)
         _add(self.lun_rd, ll, lun.read_mbytes, MIB)
         _add(self.lun_wr, ll, lun.write_mbytes, MIB)
@@ -268,6 +278,50 @@ class _TargetEmitter:
             known = [v for v in values if v is not None]
             if known:
                 fam.add(al, sum(known) * scale)
+
+
+def _one_hot(fam: Family, labels: tuple[str, ...], values: tuple[str, ...], cur: str) -> None:
+    """One series per known value (1 for `cur`); an unknown `cur` is added with value 1."""
+    for v in values:
+        fam.add((*labels, v), 1.0 if v == cur else 0.0)
+    if cur not in values:
+        fam.add((*labels, cur), 1.0)
+
+
+_STATES = tuple(ALUA_STATES.values())
+
+
+def _emit_alua(out: Output, backstores: tuple[Backstore, ...], labels: Labels) -> None:
+    f = out.family
+    gp_info, state, status = f(ma.ALUA_GP_INFO), f(ma.ALUA_GP_STATE), f(ma.ALUA_GP_STATUS)
+    preferred, members = f(ma.ALUA_GP_PREFERRED), f(ma.ALUA_GP_MEMBERS)
+    for b in backstores:
+        for g in b.alua_groups:
+            gl = (b.backstore_type, labels[(b.hba, b.name)], g.name)
+            gid = "" if g.group_id is None else str(g.group_id)
+            gp_info.add((*gl, gid), 1.0)
+            if g.state is not None:
+                _one_hot(state, gl, _STATES, g.state)
+            if g.status is not None:
+                _one_hot(status, gl, ALUA_STATUSES, g.status)
+            _flag(preferred, gl, g.preferred)
+            _add(members, gl, g.members)
+
+
+def _emit_risks(out: Output, backstores: tuple[Backstore, ...], labels: Labels) -> None:
+    f = out.family
+    volatile, ro = f(ma.BACKSTORE_VOLATILE_CACHE), f(ma.BACKSTORE_READ_ONLY)
+    blocked, cmd_to = f(ma.USER_BLOCKED), f(ma.USER_CMD_TIMEOUT)
+    qfull_to, data_area = f(ma.USER_QFULL_TIMEOUT), f(ma.USER_MAX_DATA_AREA)
+    for b in backstores:
+        bl = (b.backstore_type, labels[(b.hba, b.name)])
+        _flag(volatile, bl, b.volatile_cache)
+        _flag(ro, bl, b.read_only)
+        if b.user is not None:
+            _flag(blocked, bl, b.user.blocked)
+            _add(cmd_to, bl, b.user.cmd_time_out)
+            _add(qfull_to, bl, b.user.qfull_time_out)
+            _add(data_area, bl, b.user.max_data_area_mb, MIB)
 
 
 def _emit_backstores(out: Output, backstores: tuple[Backstore, ...]) -> None:
@@ -298,3 +352,5 @@ def _emit_backstores(out: Output, backstores: tuple[Backstore, ...]) -> None:
             _flag(fam, bl, flag)
         _add(rd, bl, b.read_mbytes, MIB)
         _add(wr, bl, b.write_mbytes, MIB)
+    _emit_alua(out, backstores, labels)
+    _emit_risks(out, backstores, labels)

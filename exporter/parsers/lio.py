@@ -263,6 +263,9 @@ class BackstoreInfo:
     size_bytes: int | None  # fileio and user print it; ramdisk: pages * page size
     block_device: str | None  # iblock: the kernel's name of the bdev (%pg), e.g. "ram0"
     file: str | None  # fileio: backing file path
+    # fileio `Mode: Buffered-WCE` (page cache, FDBD_HAS_BUFFERED_IO_WCE) or `O_DSYNC`
+    buffered: bool | None = None
+    read_only: bool | None = None  # iblock `readonly: %d` (opened without FMODE_WRITE)
 
 
 _STATUS = re.compile(r"Status: (\w+)")
@@ -272,6 +275,8 @@ _SIZE = re.compile(r"(?:^|\s)Size: (\d+)")
 _RD_PAGES = re.compile(r"PAGES/PAGE_SIZE: (\d+)\*(\d+)")
 _IBLOCK_DEV = re.compile(r"iBlock device: (\S+)")
 _FILE = re.compile(r"File: (.*?)  Size: ")
+_MODE = re.compile(r"  Mode: (Buffered-WCE|O_DSYNC)(?: Async: \d+)?$", re.M)
+_READONLY = re.compile(r"  readonly: ([01])$", re.M)
 
 
 def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
@@ -280,7 +285,8 @@ def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
     First line, transport_dump_dev_state() (target_core_transport.c):
     `Status: ACTIVATED  Max Queue Depth: %d  SectorSize: %u  HwMaxSectors: %u`; then the
     backend's show_configfs_dev_params():
-    fileio `TCM FILEIO ID: %u        File: %s  Size: %llu  Mode: %s Async: %d`;
+    fileio `TCM FILEIO ID: %u        File: %s  Size: %llu  Mode: %s Async: %d` (Mode
+    `Buffered-WCE` or `O_DSYNC`, fd_show_configfs_dev_params);
     iblock `iBlock device: %pg  UDEV PATH: %s  readonly: %d` / `Major: %d Minor: %d  CLAIMED`;
     rd_mcp `TCM RamDisk ID: %u  RamDisk Makeup: rd_mcp` / `PAGES/PAGE_SIZE: %u*%lu ...`;
     user (target_core_user.c) `Config: %s Size: %llu MaxDataAreaMB: %u ...`; pscsi has no size.
@@ -303,6 +309,8 @@ def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
         size = int(pages.group(1)) * int(pages.group(2))
     dev = _IBLOCK_DEV.search(text)
     file = _FILE.search(text)
+    mode = _MODE.search(text)
+    ro = _READONLY.search(text)
     return BackstoreInfo(
         activated=activated,
         sector_size=num(_SECTOR_SIZE),
@@ -310,4 +318,6 @@ def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
         size_bytes=size,
         block_device=dev.group(1) if dev else None,
         file=file.group(1) if file else None,
+        buffered=mode.group(1) == "Buffered-WCE" if mode else None,
+        read_only=ro.group(1) == "1" if ro else None,
     )

@@ -26,6 +26,7 @@ import errno
 import os
 
 from exporter.parsers import lio as p
+from exporter.parsers.lio_alua import LunAlua, parse_lun_alua
 from exporter.readers.configfs_backstores import backstores
 from exporter.readers.configfs_files import Attr, Files, Vanished
 from exporter.readers.configfs_model import (
@@ -72,6 +73,9 @@ LUN_HS = Attr(
 LUN_BUSY = Attr(
     "/statistics/scsi_port/busy_count", "scsi_port/busy_count", enodev_ok=True, optional=True
 )
+# The LUN's ALUA group with its primary and secondary state (target_core_alua.c
+# core_alua_show_tg_pt_gp_info): one read instead of alua_tg_pt_offline + alua_tg_pt_status.
+LUN_ALUA = Attr("/alua_tg_pt_gp", "lun alua_tg_pt_gp", enodev_ok=True, optional=True)
 # ENODEV: the mapping (deve) is gone (target_core_stat.c).
 ML_CMDS = Attr("/statistics/scsi_auth_intr/num_cmds", "scsi_auth_intr/num_cmds", enodev_ok=True)
 ML_READ = Attr(
@@ -173,10 +177,12 @@ class _Walker(Files):
             self.uint(ldir, LUN_READ),
             self.uint(ldir, LUN_WRITE),
         )
+        alua = self.value(ldir, LUN_ALUA, parse_lun_alua)
+        al = alua if isinstance(alua, LunAlua) else None
         if not self.opts.zero_stats:
-            return LunPort(n, hba, dev, cmds, rd, wr)
+            return LunPort(n, hba, dev, cmds, rd, wr, alua=al)
         return LunPort(
-            n, hba, dev, cmds, rd, wr, self.uint(ldir, LUN_HS), self.uint(ldir, LUN_BUSY)
+            n, hba, dev, cmds, rd, wr, self.uint(ldir, LUN_HS), self.uint(ldir, LUN_BUSY), al
         )
 
     def lun_link(self, ldir: str) -> str | None:

@@ -1,5 +1,7 @@
 """The configfs reader's part for `target/core/<plugin>_<idx>/<dev>`: backstore devices.
 
+ALUA groups, tcmu state and the volatile write cache: readers/configfs_alua.py.
+
 target_core_configfs.c (info, enable, attrib/, wwn/) and target_core_stat.c (statistics/scsi_dev,
 scsi_tgt_dev, scsi_lu), 6.1.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 
 from exporter.parsers import lio as p
+from exporter.readers.configfs_alua import alua_groups, user_device, volatile_cache
 from exporter.readers.configfs_files import Attr, Files, Vanished
 from exporter.readers.configfs_model import Backstore, ReadOptions
 
@@ -87,6 +90,9 @@ def _backstore(
         aborts_no_task=files.uint(d, ABORTS_NO_TASK),
         exported=status_v if isinstance(status_v, bool) else None,
         luns=files.uint(d, PORTS),
+        alua_groups=alua_groups(files, d),
+        volatile_cache=volatile_cache(files, plugin, info, sysfs),
+        user=user_device(files, d) if plugin == "user" else None,
     )
 
 

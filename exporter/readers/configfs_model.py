@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from exporter.parsers import lio as p
+from exporter.parsers.lio_alua import LunAlua
 
 
 def _always(_name: str) -> bool:
@@ -52,6 +53,7 @@ class LunPort:
     write_mbytes: int | None
     hs_in_cmds: int | None = None  # read only with ReadOptions.zero_stats
     busy_count: int | None = None
+    alua: LunAlua | None = None  # lun_N/alua_tg_pt_gp; None: no group or unreadable
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,28 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class AluaGroup:
+    """core/<hba>/<dev>/alua/<tg_pt_gp>: one ALUA target port group of a device."""
+
+    name: str
+    group_id: int | None  # None: no valid id yet (tg_pt_gp_id never set; the group is unused)
+    state: str | None  # parsers.lio_alua.ALUA_STATES label
+    status: str | None  # parsers.lio_alua.ALUA_STATUSES label
+    preferred: bool | None
+    members: int | None  # LUNs in the group (lines of `members`)
+
+
+@dataclass(frozen=True, slots=True)
+class UserDevice:
+    """What only tcmu (`user_<n>`) devices have: action/block_dev and attrib/ time-outs."""
+
+    blocked: bool | None
+    cmd_time_out: int | None  # seconds; 0: commands never time out
+    qfull_time_out: int | None  # seconds a command waits for ring space (-1 resolved)
+    max_data_area_mb: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Backstore:
     """target/core/<hba>/<dev>: one backstore device with its statistics."""
 
@@ -112,10 +136,19 @@ class Backstore:
     aborts_no_task: int | None
     exported: bool | None
     luns: int | None  # statistics/scsi_dev/ports: the LUNs exporting the device
+    alua_groups: tuple[AluaGroup, ...] = ()
+    # Acknowledged writes may sit in a volatile cache: fileio Buffered-WCE (the target's page
+    # cache) or, for iblock, the block device's queue/write_cache is "write back".
+    volatile_cache: bool | None = None
+    user: UserDevice | None = None
 
     @property
     def backstore_type(self) -> str:
         return p.BACKSTORE_TYPES.get(self.plugin, self.plugin)
+
+    @property
+    def read_only(self) -> bool | None:
+        return self.info.read_only if self.info is not None else None
 
     @property
     def naa(self) -> str:

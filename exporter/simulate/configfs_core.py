@@ -9,6 +9,7 @@ An iblock backstore also gets its device-mapper volume under `devices/virtual/bl
 from __future__ import annotations
 
 from exporter.parsers.lio import DEFAULT_COMPANY_ID, UNIT_SERIAL_PREFIX
+from exporter.simulate import configfs_alua
 from exporter.simulate.model import KERNEL_RELEASE, TARGET_VERSION, Backstore, HostModel
 from exporter.simulate.tree import Tree
 
@@ -68,24 +69,7 @@ _ATTRIB_PLUGIN: dict[str, dict[str, str]] = {
         "max_write_same_len": "0",
         "optimal_sectors": "4294967288",
     },
-}
-_ALUA_TG_PT_GP: dict[str, str] = {
-    "alua_access_state": "0",
-    "alua_access_status": "None",
-    "alua_access_type": "Implicit and Explicit",
-    "alua_support_active_nonoptimized": "1",
-    "alua_support_active_optimized": "1",
-    "alua_support_lba_dependent": "0",
-    "alua_support_offline": "1",
-    "alua_support_standby": "1",
-    "alua_support_transitioning": "1",
-    "alua_support_unavailable": "1",
-    "alua_write_metadata": "0",
-    "implicit_trans_secs": "0",
-    "nonop_delay_msecs": "100",
-    "preferred": "0",
-    "tg_pt_gp_id": "0",
-    "trans_delay_msecs": "0",
+    "user": {"hw_max_sectors": "128", "optimal_sectors": "128"},
 }
 _PR_FILES: dict[str, str] = {
     "res_aptpl_active": "APTPL Bit Status: Disabled\n",
@@ -119,10 +103,10 @@ def build_core(tree: Tree, model: HostModel) -> None:
     members = "".join(f"{bs.path}\n" for bs in model.backstores)
     tree.files(f"{TARGET}/core/alua/lu_gps/default_lu_gp", {"lu_gp_id": "0\n", "members": members})
     for bs in model.backstores:
-        _build_backstore(tree, model, bs)
+        build_backstore(tree, model, bs)
 
 
-def _build_backstore(tree: Tree, model: HostModel, bs: Backstore) -> None:
+def build_backstore(tree: Tree, model: HostModel, bs: Backstore) -> None:
     # target_core_configfs.c target_hba_info_show(): "HBA Index: %d plugin: %s version: %s\n"
     tree.files(
         f"{TARGET}/core/{bs.hba_dir}",
@@ -141,7 +125,7 @@ def _build_backstore(tree: Tree, model: HostModel, bs: Backstore) -> None:
             "alias": "",
             "alua_lu_gp": "LU Group Alias: default_lu_gp\nLU Group ID: 0\n",
             "enable": "1\n",
-            "info": _info(bs, attrib["hw_max_sectors"]),
+            "info": _info(bs, attrib["hw_max_sectors"], bs.index in model.lio.read_only),
             "lba_map": "",
             "udev_path": f"{bs.udev_path}\n" if bs.udev_path else "",
         },
@@ -150,13 +134,17 @@ def _build_backstore(tree: Tree, model: HostModel, bs: Backstore) -> None:
         _build_dm_volume(tree, bs)
     tree.mkdir(f"{d}/action")
     tree.files(f"{d}/attrib", {k: v + "\n" for k, v in attrib.items()})
+    user = model.lio.user(bs.index)
+    if user is not None:
+        tree.files(f"{d}/attrib", configfs_alua.user_attrib(user, bs))
+        configfs_alua.write_user_action(tree, user, bs)
     tree.files(f"{d}/pr", _PR_FILES)
     tree.files(f"{d}/wwn", _wwn_files(bs))
-    write_tg_pt_gp(tree, model, bs)
+    configfs_alua.write_groups(tree, model, bs)
     _build_statistics(tree, bs)
 
 
-def _info(bs: Backstore, hw_max: str) -> str:
+def _info(bs: Backstore, hw_max: str, read_only: bool) -> str:
     """transport_dump_dev_state() line, then the backend's show_configfs_dev_params()."""
     head = (
         f"Status: ACTIVATED  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: {hw_max}\n        "
@@ -164,7 +152,8 @@ def _info(bs: Backstore, hw_max: str) -> str:
     if bs.plugin == "iblock":
         return (
             head
-            + f"iBlock device: dm-{bs.index}  UDEV PATH: {bs.udev_path}  readonly: 0\n"
+            + f"iBlock device: dm-{bs.index}  UDEV PATH: {bs.udev_path}  "
+            + f"readonly: {int(read_only)}\n"
             + f"        Major: 253 Minor: {bs.index}  CLAIMED: IBLOCK\n"
         )
     if bs.plugin == "fileio":
@@ -172,6 +161,11 @@ def _info(bs: Backstore, hw_max: str) -> str:
             head
             + f"TCM FILEIO ID: 0        File: {bs.udev_path}  Size: {bs.size}  "
             + "Mode: Buffered-WCE Async: 0\n"
+        )
+    if bs.plugin == "user":  # target_core_user.c tcmu_show_configfs_dev_params()
+        return (
+            head
+            + f"Config: file/{bs.name} Size: {bs.size} MaxDataAreaMB: 1024 DataPagesPerBlk: 256\n"
         )
     return (
         head
@@ -185,6 +179,8 @@ def _build_dm_volume(tree: Tree, bs: Backstore) -> None:
     sectors)."""
     bdev = f"sys/devices/virtual/block/dm-{bs.index}"
     tree.files(bdev, {"size": f"{bs.size // 512}\n", "dev": f"253:{bs.index}\n"})
+    # blk-sysfs.c queue_wc_show(): the demo's volumes sit on a battery-backed array
+    tree.files(f"{bdev}/queue", {"write_cache": "write through\n"})
     tree.mkdir("sys/class/block")
     tree.symlink(f"sys/class/block/dm-{bs.index}", f"../../devices/virtual/block/dm-{bs.index}")
 
@@ -243,18 +239,6 @@ def _build_statistics(tree: Tree, bs: Backstore) -> None:
             "creation_time": f"{bs.creation_time}\n",
         },
     )
-
-
-def write_tg_pt_gp(tree: Tree, model: HostModel, bs: Backstore) -> None:
-    """target_core_alua.c: members "%s/%s/tpgt_%hu/%s\\n" per LUN, NUL after each entry."""
-    members = ""
-    for port in model.ports:
-        for lun in port.luns:
-            if lun.backstore is bs and lun.present:
-                members += f"qla2xxx/{port.wwpn_colon}/tpgt_1/lun_{lun.lun}\n\0"
-    files = {k: v + "\n" for k, v in _ALUA_TG_PT_GP.items()}
-    files["members"] = members
-    tree.files(f"{backstore_dir(bs)}/alua/default_tg_pt_gp", files)
 
 
 def write_backstore_stats(tree: Tree, bs: Backstore) -> None:

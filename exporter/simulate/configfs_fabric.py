@@ -13,15 +13,11 @@ reads ENODEV), and filled again after login.
 
 from __future__ import annotations
 
+from exporter.simulate.configfs_alua import lun_alua_files
 from exporter.simulate.model import KERNEL_RELEASE, QLA_VERSION, Acl, HostModel, Lun, Mapped, Port
 from exporter.simulate.tree import Tree
 
 FABRIC = "sys/kernel/config/target/qla2xxx"
-_ALUA_TG_PT_GP_LUN = (
-    "TG Port Alias: default_tg_pt_gp\nTG Port Group ID: 0\n"
-    "TG Port Primary Access State: Active/Optimized\nTG Port Primary Access Status: None\n"
-    "TG Port Secondary Access State: None\nTG Port Secondary Access Status: None\n"
-)
 
 
 def wwn_naa(n: int) -> str:
@@ -59,10 +55,10 @@ def build_fabric(tree: Tree, model: HostModel) -> None:
     )
     tree.mkdir(f"{FABRIC}/discovery_auth")
     for port in model.ports:
-        _build_tpg(tree, port)
+        _build_tpg(tree, model, port)
 
 
-def _build_tpg(tree: Tree, port: Port) -> None:
+def _build_tpg(tree: Tree, model: HostModel, port: Port) -> None:
     w = f"{FABRIC}/{port.wwpn_colon}"
     tree.mkdir(f"{w}/fabric_statistics")
     tree.files(f"{w}/param", {"cmd_completion_affinity": "-1\n"})
@@ -85,7 +81,7 @@ def _build_tpg(tree: Tree, port: Port) -> None:
     for sub in ("auth", "param", "np", "lun", "acls"):
         tree.mkdir(f"{tpg}/{sub}")
     for lun in port.luns:
-        _build_lun(tree, port, lun)
+        _build_lun(tree, model, port, lun)
     for acl in port.acls:
         _build_acl(tree, port, acl)
 
@@ -96,18 +92,10 @@ def write_dynamic_sessions(tree: Tree, port: Port) -> None:
     tree.put(f"{tpg_dir(port)}/dynamic_sessions", text)
 
 
-def _build_lun(tree: Tree, port: Port, lun: Lun) -> None:
+def _build_lun(tree: Tree, model: HostModel, port: Port, lun: Lun) -> None:
     d = lun_dir(port, lun)
     bs = lun.backstore
-    tree.files(
-        d,
-        {
-            "alua_tg_pt_gp": _ALUA_TG_PT_GP_LUN,
-            "alua_tg_pt_offline": "0\n",
-            "alua_tg_pt_status": "0\n",
-            "alua_tg_pt_write_md": "0\n",
-        },
-    )
+    tree.files(d, lun_alua_files(model, port, lun))
     tree.symlink(f"{d}/{lun.link_name}", f"../../../../../../target/core/{bs.path}")
     sd = f"{d}/statistics"
     tree.files(

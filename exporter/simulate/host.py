@@ -238,6 +238,34 @@ class SimulatedHost:
         """Unmap a LUN from every ACL, then delete the TPG LUN (as targetcli does)."""
         self._running().remove_lun(port, lun)
 
+    def add_tg_pt_gp(self, backstore: int, name: str, gp_id: int | None, state: int = 0) -> None:
+        """A new ALUA target port group on backstore `backstore` (state: SPC-4 number)."""
+        self._running().add_tg_pt_gp(backstore, name, gp_id, state)
+
+    def set_alua_state(self, backstore: int, group: str, state: int) -> None:
+        """Implicit ALUA transition of one group (0 AO, 1 ANO, 2 Standby, 3 Unavailable, ...)."""
+        self._running().set_alua_state(backstore, group, state)
+
+    def move_lun(self, port: int, lun: int, group: str) -> None:
+        """Put a LUN into another ALUA group of its backstore."""
+        self._running().move_lun(port, lun, group)
+
+    def set_lun_offline(self, port: int, lun: int, offline: bool) -> None:
+        """A LUN's target port in (or out of) the secondary ALUA state Offline."""
+        self._running().set_lun_offline(port, lun, offline)
+
+    def set_read_only(self, backstore: int, read_only: bool) -> None:
+        """A block backstore opened read-only (or read-write again)."""
+        self._running().set_read_only(backstore, read_only)
+
+    def add_user_backstore(self, name: str, size: int = 1 << 30) -> int:
+        """A tcmu (user) backstore exported by no LUN; returns its backstore index."""
+        return self._running().add_user_backstore(name, size)
+
+    def set_user_blocked(self, backstore: int, blocked: bool) -> None:
+        """A tcmu device blocked (action/block_dev) or unblocked."""
+        self._running().set_user_blocked(backstore, blocked)
+
     def advance(self, seconds: float) -> None:
         """Move the simulated clock: I/O, interrupts, fc_host counters, automatic flaps, SFP RX
         power drift, a scheduled firmware dump."""

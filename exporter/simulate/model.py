@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from exporter.parsers.fc_host import FC_STAT_FILES, format_wwn
+from exporter.simulate.model_lio import LioState
 
 # What the simulated machine runs (the versions in its files and log records).
 KERNEL_RELEASE = "6.1.0-56-amd64"
@@ -219,6 +220,7 @@ class HostModel:
     loc: list[int] = field(default_factory=list)
     res: list[int] = field(default_factory=list)
     cal: list[int] = field(default_factory=list)
+    lio: LioState = field(default_factory=LioState)  # ALUA groups, read-only, tcmu devices
 
     @property
     def cpus(self) -> list[int]:
@@ -376,11 +378,9 @@ def apply_spread(model: HostModel, mode: str, only: int | None = None) -> None:
     for port in model.ports:
         if only is not None and port.index != only:
             continue
-        local = model.node_cpus[port.node]
+        cpus = model.node_cpus[port.node]
         if mode == "remote_numa" and model.numa_nodes > 1:
             cpus = model.node_cpus[(port.node + 1) % model.numa_nodes]
-        else:
-            cpus = local
         qn = 0
         for v in port.vectors:
             if mode == "skewed":

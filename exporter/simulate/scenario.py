@@ -16,9 +16,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from exporter.simulate import configfs_core, configfs_fabric, fc_sysfs, proc_interrupts
+from exporter.simulate import (
+    configfs_alua,
+    configfs_core,
+    configfs_fabric,
+    fc_sysfs,
+    proc_interrupts,
+)
 from exporter.simulate.dev_kmsg import KmsgLog
-from exporter.simulate.model import SPREADS, HostModel, Lun, Port, SimParams, apply_spread
+from exporter.simulate.model import (
+    SPREADS,
+    Backstore,
+    HostModel,
+    Lun,
+    Port,
+    SimParams,
+    apply_spread,
+)
+from exporter.simulate.model_lio import TgPtGp, UserDevice
 from exporter.simulate.qla_debugfs import QlaDebugfs
 from exporter.simulate.tree import Tree
 
@@ -53,8 +68,12 @@ class Scenario:
 
     def demo(self) -> None:
         """The `--demo` host's opening (after build): one ACL's initiator logged out, port 1's
-        interrupts all on one CPU, five seconds of traffic."""
+        interrupts all on one CPU, a Standby ALUA group (no LUNs yet) on the first backstore,
+        the second block backstore read-only, five seconds of traffic."""
         self.set_login(0, self.model.params.initiators - 1, logged_in=False)
+        self.add_tg_pt_gp(0, "ha_standby", 1, state=2)
+        if len(self.model.backstores) > 3:
+            self.set_read_only(3, True)
         self.set_irq_spread("skewed", port=1)
         self.advance(5.0)
 
@@ -121,8 +140,75 @@ class Scenario:
         configfs_fabric.remove_lun(self.tree, self.model.ports[port], target)
         bs = target.backstore
         bs.export_count -= 1
-        configfs_core.write_tg_pt_gp(self.tree, self.model, bs)
+        configfs_alua.write_groups(self.tree, self.model, bs)
         configfs_core.write_backstore_stats(self.tree, bs)
+
+    # ------------------------------------------------------- ALUA and backstores
+
+    def add_tg_pt_gp(self, backstore: int, name: str, gp_id: int | None, state: int = 0) -> None:
+        """mkdir alua/<name> on a backstore (then tg_pt_gp_id and alua_access_state set)."""
+        self.model.lio.groups_of(backstore).append(TgPtGp(name, gp_id, state, 2 if state else 0))
+        configfs_alua.write_groups(self.tree, self.model, self.model.backstores[backstore])
+
+    def set_alua_state(self, backstore: int, group: str, state: int) -> None:
+        """echo <state> > alua_access_state: an implicit transition (status 2)."""
+        g = self.model.lio.group(backstore, group)
+        g.state, g.status = state, 2
+        configfs_alua.write_alua(self.tree, self.model, self.model.backstores[backstore])
+
+    def move_lun(self, port: int, lun: int, group: str) -> None:
+        """echo <group> > lun_N/alua_tg_pt_gp (the group must exist on the LUN's backstore)."""
+        bs = self.model.lun(port, lun).backstore
+        self.model.lio.group(bs.index, group)  # raises StopIteration for an unknown group
+        self.model.lio.lun_group[(port, lun)] = group
+        configfs_alua.write_alua(self.tree, self.model, bs)
+
+    def set_lun_offline(self, port: int, lun: int, offline: bool) -> None:
+        """echo 1 > lun_N/alua_tg_pt_offline: the port's secondary state Offline."""
+        (self.model.lio.lun_offline.add if offline else self.model.lio.lun_offline.discard)(
+            (port, lun)
+        )
+        configfs_alua.write_alua(self.tree, self.model, self.model.lun(port, lun).backstore)
+
+    def set_read_only(self, backstore: int, read_only: bool) -> None:
+        """A block backstore (re)created with `readonly=1` (its info says `readonly: 1`)."""
+        bs = self.model.backstores[backstore]
+        if bs.plugin != "iblock":
+            raise ValueError("only block backstores can be read-only")
+        (self.model.lio.read_only.add if read_only else self.model.lio.read_only.discard)(backstore)
+        configfs_core.build_backstore(self.tree, self.model, bs)
+        configfs_core.write_backstore_stats(self.tree, bs)
+
+    def add_user_backstore(self, name: str, size: int = 1 << 30) -> int:
+        """A tcmu backstore `user_<n>/<name>` exported by no LUN; returns its index."""
+        i = len(self.model.backstores)
+        bs = Backstore(
+            index=i,
+            plugin="user",
+            hba_dir=f"user_{i}",
+            name=name,
+            hba_id=i + 1,
+            hba_index=i + 2,
+            dev_index=i + 1,
+            serial=f"{i:08x}-0000-4000-8000-00000000{i:04x}",
+            size=size,
+            udev_path="",
+            write_cache=False,
+            creation_time=1300 + 7 * i,
+        )
+        self.model.backstores.append(bs)
+        self.model.lio.users.append(UserDevice(i))
+        configfs_core.build_backstore(self.tree, self.model, bs)
+        configfs_core.write_backstore_stats(self.tree, bs)
+        return i
+
+    def set_user_blocked(self, backstore: int, blocked: bool) -> None:
+        """echo 1 > action/block_dev (tcmu-runner blocks a device while it reopens it)."""
+        ud = self.model.lio.user(backstore)
+        if ud is None:
+            raise ValueError(f"backstore {backstore} is not a user backstore")
+        ud.blocked = blocked
+        configfs_alua.write_user_action(self.tree, ud, self.model.backstores[backstore])
 
     # ----------------------------------------------------------------- advance
 
