@@ -91,19 +91,6 @@ class Output:
         for p in problems.items:
             self.error(p.key, p.message, origin=p.origin)
 
-    def gauge(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
-        return self._family(name, doc, labelnames, "gauge")
-
-    def counter(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
-        """`name` without `_total`; the exposition adds it."""
-        return self._family(name.removesuffix("_total"), doc, labelnames, "counter")
-
-    def info(self, name: str, doc: str, labelnames: Sequence[str] = ()) -> Family:
-        """A gauge named `*_info` whose samples are always 1 and carry identity labels."""
-        if not name.endswith("_info"):
-            raise ValueError(f"info metric {name} must end in _info")
-        return self._family(name, doc, labelnames, "gauge")
-
     def error(self, key: str, message: str, *, origin: str = "", **fields: object) -> None:
         """A partial failure: logged once per key (rate-limited); the collector reports failure.
         The log line names the caller's source line, or `origin` (where a reader met it)."""

@@ -11,12 +11,18 @@ from collections.abc import Sequence
 
 import pytest
 
+from exporter.catalogue.spec import Kind, Metric
 from exporter.collector import Collector, CollectorContext, Output, ThreadedCollector
 from exporter.logsetup import RateLimitedLog
 from exporter.paths import HostPaths
 from exporter.scrape import Scraper
 
 LOG = logging.getLogger("test")
+
+
+def _m(name: str, collector: str, kind: Kind = "gauge", labels: tuple[str, ...] = ()) -> Metric:
+    """A declaration for a test collector (not in the catalogue: these collectors are fakes)."""
+    return Metric(name, kind, "Test.", labels, ("(test)",), collector)
 
 
 def ctx() -> CollectorContext:
@@ -31,7 +37,7 @@ class Good(ThreadedCollector):
     def collect_blocking(self, out: Output) -> None:
         type(self).calls += 1
         time.sleep(0.05)
-        out.counter("fctarget_good_things", "Things.", ["k"]).add(["v"], 42)
+        out.family(_m("fctarget_good_things", "good", "counter", ("k",))).add(["v"], 42)
 
 
 class Broken(ThreadedCollector):
@@ -39,7 +45,7 @@ class Broken(ThreadedCollector):
     description = "raises"
 
     def collect_blocking(self, out: Output) -> None:
-        out.gauge("fctarget_broken_partial", "Partial.").add([], 1)
+        out.family(_m("fctarget_broken_partial", "broken")).add([], 1)
         with open("/nonexistent/file/for/test") as f:  # raises FileNotFoundError
             f.read()
 
@@ -49,7 +55,7 @@ class Partial(ThreadedCollector):
     description = "one bad file"
 
     def collect_blocking(self, out: Output) -> None:
-        out.gauge("fctarget_partial_ok", "Ok.").add([], 7)
+        out.family(_m("fctarget_partial_ok", "partial")).add([], 7)
         out.error("partial:file", "bad file")
 
 
@@ -62,7 +68,7 @@ class Slow(Collector):
         self.release = release
 
     async def collect(self, out: Output) -> None:
-        out.gauge("fctarget_slow_half", "Half.").add([], 1)
+        out.family(_m("fctarget_slow_half", "slow")).add([], 1)
         await asyncio.to_thread(self.release.wait, 5)
 
 
