@@ -1,6 +1,6 @@
 """Scrape benchmark on a large simulated FC target host (`make bench`).
 
-Builds the host of issue 3 (256 CPUs, 8 ports, 4096 LUN mappings, 128 initiators x 32 mapped
+Builds a large host (256 CPUs, 8 ports, 4096 LUN mappings, 128 initiators x 32 mapped
 LUNs) and reports, in one run:
 - full-scrape latency p50/p99 and CPU seconds per scrape (collect + encode, in process, the
   way the HTTP handler does it);
