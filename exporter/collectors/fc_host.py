@@ -72,6 +72,8 @@ class FcHostCollector(SnapshotCollector[FcSnapshot]):
             _emit_transport(out, port, labels)
             _emit_scsi_host(out, port, labels)
             _emit_stats(out, port, labels, snapshot.taken)
+        if snapshot.ports:  # a host without FC ports serves no fc_host family
+            out.family(C.ESCAPED_NAMES).add([], snapshot.escaped_names)
 
 
 def _emit_transport(out: Output, port: FcPort, labels: list[str]) -> None:

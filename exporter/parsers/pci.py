@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 
 _BDF = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", re.ASCII)
-_HOST = re.compile(r"host(\d+)", re.ASCII)
+# Scsi_Host.host_no is an unsigned int (drivers/scsi/hosts.c): at most 10 digits.
+_HOST = re.compile(r"host([0-9]{1,10})")
 _INT = re.compile(r"-?\d{1,10}", re.ASCII)
 
 

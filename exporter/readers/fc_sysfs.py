@@ -26,6 +26,7 @@ from exporter import fsread
 from exporter.parsers import fc_host as p
 from exporter.parsers.pci import bdf_above_host, host_number
 from exporter.paths import HostPaths
+from exporter.readers.names import label_name
 from exporter.readers.problems import Problem, Problems
 
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class FcStats:
     port_key: bytes  # raw port_name: a snapshot belongs to one port
     values: Mapping[str, int | None]  # file name -> value; None = all ones (unsupported / down)
     problems: tuple[Problem, ...] = ()  # replayed while the snapshot is served
+    escaped_names: int = 0  # file names that were not UTF-8 (keys of `values` are escaped)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class FcSnapshot:
     qlini_mode: str | None  # None: qla2xxx not loaded
     ports: tuple[FcPort, ...]
     taken: float  # clock() at the start of the read
+    escaped_names: int = 0  # StatsCache.escaped_names: names served escaped, over every read
 
 
 class _Attrs:
@@ -261,16 +264,19 @@ def read_stats(fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
     raw = _read_dir(stats_dir, tuple(names))
     files = _Attrs(stats_dir, f"{host}/statistics", raw, problems)
     values: dict[str, int | None] = {}
+    escaped = 0
     for name in names:
         # ENOENT from a listed file: the LLD has no get_fc_host_stats (or it failed).
         text = files.text(name)
         if text is None:
             continue
+        label, bad = label_name(name)  # the file name is a label value (other_statistic)
+        escaped += bad
         try:
-            values[name] = p.parse_statistic(text, name)
+            values[label] = p.parse_statistic(text, label)
         except ValueError as exc:
-            problems.add(f"{host}/statistics/{name}", "parse", f"{stats_dir}/{name}: {exc}")
-    return FcStats(now, port_key, values, tuple(problems.items))
+            problems.add(f"{host}/statistics/{label}", "parse", f"{stats_dir}/{label}: {exc}")
+    return FcStats(now, port_key, values, tuple(problems.items), escaped)
 
 
 @dataclass
@@ -281,11 +287,13 @@ class StatsCache:
     min_interval: float
     clock: Callable[[], float] = time.monotonic
     snapshots: dict[str, FcStats] = field(default_factory=dict)
+    escaped_names: int = 0  # summed over the reads of statistics/, not the cached replays
 
     def get(self, fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
         cached = self.snapshots.get(host)
         if cached is None or cached.port_key != port_key or now - cached.taken >= self.min_interval:
             cached = read_stats(fc_dir, host, port_key, now)
+            self.escaped_names += cached.escaped_names
         return cached
 
 
@@ -322,4 +330,4 @@ def read_fc_sysfs(paths: HostPaths, problems: Problems, cache: StatsCache) -> Fc
             ports.append(read[0])
             kept[host] = read[1]
     cache.snapshots = kept  # hosts that went away lose their snapshot
-    return FcSnapshot(qlini, tuple(ports), now)
+    return FcSnapshot(qlini, tuple(ports), now, cache.escaped_names)
