@@ -42,7 +42,12 @@ def bdf_above_host(path: str, host: str = "") -> str | None:
     if host and host in parts:
         end = parts.index(host)
     else:
-        end = next((i for i, part in enumerate(parts) if host_number(part) is not None), len(parts))
+        hosts = (
+            i
+            for i, part in enumerate(parts)
+            if part[:4] == "host" and host_number(part) is not None
+        )
+        end = next(hosts, len(parts))
     return next((part for part in reversed(parts[:end]) if is_bdf(part)), None)
 
 
