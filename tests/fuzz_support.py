@@ -36,7 +36,7 @@ LONG_RUN = bool(os.environ.get("FCTARGET_FUZZ"))
 
 settings.register_profile(
     "ci",
-    max_examples=int(os.environ.get("FUZZ_CI_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("FUZZ_CI_EXAMPLES", "400")),
     derandomize=True,
     deadline=None,
     database=None,
