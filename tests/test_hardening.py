@@ -265,3 +265,12 @@ def test_name_parsers_return_none_for_long_numbers() -> None:
     assert lio.parse_hba_dir("fileio_" + LONG) is None
     assert lio.parse_lun_dir("lun_" + LONG) is None
     assert lio.parse_tpgt_dir("tpgt_" + LONG) is None
+
+
+def test_qla2xxx_vector_name_with_a_huge_host_number_is_no_qla2xxx_vector() -> None:
+    """Found by `make fuzz`: documented to return None, it raised ValueError (5,000 digits)
+    or returned a host number no float can hold (400)."""
+    assert interrupts.classify_qla2xxx(f"qla2xxx{LONG}_default") is None
+    assert interrupts.classify_qla2xxx(f"qla2xxx{HUGE}_rsp_q") is None
+    v = interrupts.classify_qla2xxx("qla2xxx4294967295_qpair3")
+    assert v is not None and v.host_no == 4294967295 and v.vector == "qpair3"

@@ -178,7 +178,8 @@ def parse_interrupts(text: str, keep: Callable[[str], bool] | None = None) -> In
 # <= 4.10, and ISP82xx/8044 (P3P) to this day: fixed names shared by every port,
 # "qla2xxx (default)", "qla2xxx (rsp_q)", "qla2xxx (atio_q)", "qla2xxx (multiq)".
 # MSI or INTx (ql2xenablemsix=2/0): one IRQ requested with QLA2XXX_DRIVER_NAME, "qla2xxx".
-_QLA_MODERN = re.compile(r"qla2xxx(\d+)_(default|rsp_q|atio_q|qpair\d+)", re.ASCII)
+# host_no is an unsigned int: at most 10 digits (a longer number is another driver's name).
+_QLA_MODERN = re.compile(r"qla2xxx([0-9]{1,10})_(default|rsp_q|atio_q|qpair[0-9]+)")
 _QLA_OLD = re.compile(r"qla2xxx \((default|rsp_q|atio_q|multiq)\)", re.ASCII)
 QLA_DRIVER_NAME = "qla2xxx"
 LEGACY_VECTOR = "legacy"
