@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main() -> int:
         stop.set()
         events = ok.get("fctarget_kmsg_qla2xxx_records_total", float("nan"))
     writer.join(5)
+    shutil.rmtree(tmp, ignore_errors=True)
 
     first, last = quarter_means(samples)
     print(f"soak: {opts.minutes:g} min, {len(samples)} scrapes every {opts.interval:g} s")

@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import os
 import random
+import shutil
 import tempfile
 import time
 import zlib
@@ -141,6 +142,7 @@ def _sim_tree() -> dict[str, str]:
     from exporter.simulate import SimParams, SimulatedHost
 
     root = tempfile.mkdtemp(prefix="fuzz-sim-")
+    atexit.register(shutil.rmtree, root, True)
     host = SimulatedHost(root, SimParams(dynamic_sessions=1))
     host.build()
     host.advance(30.0)
