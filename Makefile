@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit kernel bench golden docs system-deps clean deb dist
+.PHONY: demo test lint typecheck unit kernel bench golden docs system-deps clean deb dist fuzz soak
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -55,6 +55,18 @@ bench: $(STAMP)
 	$(PY) bench/bench_io.py
 	$(PY) bench/bench.py
 	$(PY) bench/bench_kmsg.py
+
+## Long fuzz run (not in `make test`): ~1M inputs per parser module, random seeds; prints counts.
+fuzz: $(STAMP)
+	rm -f .fuzz-counts
+	FCTARGET_FUZZ=1 FUZZ_REPORT=.fuzz-counts $(PY) -m pytest -q tests/test_fuzz_*.py
+	@awk '{split($$1, a, "."); n[a[1]] += $$2} END {for (m in n) printf "%-14s %9d inputs\n", m, n[m]}' .fuzz-counts | sort
+	@rm -f .fuzz-counts
+
+## Soak (not in `make test`): MINUTES of scrapes with a moving host and a kmsg flood; flat RSS/fds/threads.
+MINUTES ?= 30
+soak: $(STAMP)
+	$(PY) scripts/soak.py --minutes $(MINUTES)
 
 ## Debian package (dist/fctarget-exporter_<version>-1_<arch>.deb): venv in /opt, systemd unit.
 deb: system-deps

@@ -95,7 +95,13 @@ class Encoder:
                 self._family_lines(item, out, openmetrics)
             else:
                 generic.append(item)
-        body = "".join(out).encode("utf-8")
+        text = "".join(out)
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Readers escape names that are not UTF-8 (exporter/readers/names.py) and count
+            # them; a string that slipped through must not take the whole exposition down.
+            body = text.encode("utf-8", "backslashreplace")
         if generic:
             body += reference_encode(generic, openmetrics, eof=False)
         if openmetrics:

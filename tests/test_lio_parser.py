@@ -7,12 +7,15 @@ import pytest
 from exporter.parsers import lio as p
 
 
-def test_uint_accepts_every_printf_width_unbounded() -> None:
+def test_uint_accepts_every_printf_width_up_to_64_bits() -> None:
     assert p.parse_uint(b"63\n") == 63
     assert p.parse_uint("0\n") == 0
-    # %llu beyond 2^64 is impossible, but the parser must not bound it (u64 max, then more)
+    # %llu beyond 2^64 is impossible: more is garbage, refused before it can overflow a float
     assert p.parse_uint(b"18446744073709551615\n") == 2**64 - 1
-    assert p.parse_uint(b"99999999999999999999999\n") == 99999999999999999999999
+    with pytest.raises(ValueError):
+        p.parse_uint(b"18446744073709551616\n")
+    with pytest.raises(ValueError):
+        p.parse_uint(b"99999999999999999999999\n")
     # a 6.16-6.18 u32 counter that just wrapped is a small raw number, returned as is
     assert p.parse_uint(b"4294967295\n") == 2**32 - 1
     assert p.parse_uint(b"3\n") == 3

@@ -266,6 +266,16 @@ STATS_AGE = _d(
         unit="seconds",
     )
 )
+ESCAPED_NAMES = _d(
+    counter(
+        "fctarget_fc_host_escaped_names",
+        "fc_host statistics file names that were not valid UTF-8 and were served escaped (each "
+        "bad byte as \\xNN) in fctarget_fc_host_other_statistic_total's file label, counted on "
+        "every read of the statistics.",
+        (),
+        (FC + "statistics/*",),
+    )
+)
 OTHER_STATISTIC = _d(
     counter(
         "fctarget_fc_host_other_statistic",

@@ -38,6 +38,17 @@ UP = _d(
     )
 )
 
+ESCAPED_NAMES = _d(
+    counter(
+        "fctarget_lio_escaped_names",
+        "Names under <configfs>/target (fabric, target, ACL, backstore and hba directories, LUN "
+        "link targets) that were not valid UTF-8 and were served escaped (each bad byte as "
+        "\\xNN), counted on every read that met them.",
+        (),
+        ("<configfs>/target",),
+    )
+)
+
 # -- TPGs ------------------------------------------------------------------------------------
 
 TPG_ENABLED = _d(

@@ -90,6 +90,8 @@ class FcHostCollector(SnapshotCollector[FcSnapshot]):
             if snapshot.fw_dump_events is not None:
                 events = snapshot.fw_dump_events.get(port.host, 0)
                 out.family(C.FW_DUMP_EVENTS).add(labels, events)
+        if snapshot.ports:  # a host without FC ports serves no fc_host family
+            out.family(C.ESCAPED_NAMES).add([], snapshot.escaped_names)
 
 
 def _emit_transport(out: Output, port: FcPort, labels: list[str]) -> None:

@@ -150,7 +150,7 @@ class LioCollector(SnapshotCollector[ConfigfsSnapshot]):
             return read_configfs(self.ctx.paths.target(), problems, self.read_opts, self.cache)
         except ReadError as exc:
             problems.items.append(Problem(exc.key, exc.message))
-            return ConfigfsSnapshot(present=False)
+            return ConfigfsSnapshot(present=False, escaped_names=self.cache.escaped_names)
 
     def emit(self, snapshot: ConfigfsSnapshot, out: Output) -> None:
         emit(snapshot, out, self.options)
@@ -161,6 +161,7 @@ def emit(snap: ConfigfsSnapshot, out: Output, options: LioOptions = DEFAULTS) ->
     out.family(m.UP).add((), 1.0 if snap.present else 0.0)
     if not snap.present:
         return
+    out.family(m.ESCAPED_NAMES).add((), snap.escaped_names)
     if snap.targets:
         em = _TargetEmitter(out, snap.backstores, options)
         for t in snap.targets:

@@ -139,7 +139,10 @@ QLINI_MODES: tuple[str, ...] = ("exclusive", "disabled", "enabled", "dual")
 
 # scsi_transport_fc.c fc_port_speed_names[] values that carry no rate.
 _NO_SPEED = frozenset({"unknown", "Not Negotiated"})
-_SPEED_RE = re.compile(r"^(\d+) Gbit$")
+# fc_port_speed_names[] tops out at "256 Gbit"; six digits leave room and keep int() cheap.
+_SPEED_RE = re.compile(r"([0-9]{1,6}) Gbit")
+# `%d` / `%u` attributes: 32 bits in every kernel; a 64-bit bound is generous and float-safe.
+_INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 _HEX_RE = re.compile(r"^0x([0-9a-fA-F]{1,16})$")
 _DEC_RE = re.compile(r"^[0-9]{1,20}$")
 _PORT_ID_RE = re.compile(r"^0x([0-9a-fA-F]{6})$")
@@ -247,7 +250,7 @@ def speed_bits(name: str) -> float | None:
     """One speed name: `16 Gbit` -> 16e9; `unknown` / `Not Negotiated` -> None."""
     if name in _NO_SPEED:
         return None
-    m = _SPEED_RE.match(name)
+    m = _SPEED_RE.fullmatch(name)
     if not m:
         raise ValueError(f"speed: unknown speed name {name[:40]!r}")
     return int(m.group(1)) * 1e9
@@ -282,12 +285,11 @@ def parse_qla_port_speed(text: str) -> float | None:
 
 
 def parse_int(text: str, what: str) -> int:
-    """A `%d` attribute such as `total_isp_aborts`."""
+    """A `%d` attribute such as `total_isp_aborts` (beyond 64 bits: ValueError)."""
     value = _one_line(text, what).strip()
-    try:
-        return int(value, 10)
-    except ValueError:
-        raise ValueError(f"{what}: not an integer: {value[:40]!r}") from None
+    if not _INT_RE.fullmatch(value) or abs(n := int(value, 10)) > ALL_ONES:
+        raise ValueError(f"{what}: not a 64-bit integer: {value[:40]!r}")
+    return n
 
 
 def parse_link_topology(text: str) -> str | None:

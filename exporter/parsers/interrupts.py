@@ -16,19 +16,28 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_HEADER_CPU = re.compile(r"CPU(\d+)", re.ASCII)
-_IRQ_START = re.compile(r"[ \t]*(\d+):", re.ASCII)
+_HEADER_CPU = re.compile(r"CPU([0-9]{1,7})")
+_IRQ_START = re.compile(r"[ \t]*+([0-9]++):")
+# Every quantifier is possessive: no group gives back what it took, so the only backtracking is
+# into the choice of taking an optional group or not (a constant number of paths), and a match
+# costs O(len(desc)). With greedy quantifiers a chip name full of `-` (each a place to split
+# off a handler) or a long blank run before the actions (the lazy `.*?` retried the trailing
+# `\s*` at each blank) made it quadratic: 0.5 s for one 4 KB line. Same matches as before: a
+# shorter chip or handler than the whole token could never lead to a match the whole one misses.
 _DESC = re.compile(
     r"""
-    [ \t]*(?P<chip>\S+)
-    (?:[ \t]+(?P<hwirq>-?\d+)(?=[\s-]|$))?
-    (?:[ \t]+(?P<trigger>Level|Edge)(?=[\s-]|$))?
-    (?:[ \t]*-(?P<handler>\S+))?
-    (?:[ \t]{2,}(?P<actions>\S.*?))?
-    \s*
+    [ \t]*+(?P<chip>\S++)
+    (?:[ \t]++(?P<hwirq>-?[0-9]++)(?=[\s-]|$))?
+    (?:[ \t]++(?P<trigger>Level|Edge)(?=[\s-]|$))?
+    (?:[ \t]*+-(?P<handler>\S++))?
+    (?:[ \t]{2,}+(?P<actions>\S.*+))?
+    \s*+
     """,
     re.VERBOSE | re.ASCII,
 )
+# Per-CPU counts are `%10u` (unsigned int), hwirq `%lu`: 20 digits bound both, far inside a
+# float, and keep int() cheap.
+_MAX_DIGITS = 20
 # Chip + hwirq + handler + actions are short; the cap bounds regex work on garbage.
 _MAX_DESC = 4096
 # Flow-handler names (irq_set_chip_and_handler_name() callers) that kernels without a hwirq
@@ -89,33 +98,42 @@ def parse_irq_line(line: str, ncpu: int) -> IrqLine | None:
     m = _IRQ_START.match(line)
     if m is None:
         return None
+    if len(m.group(1)) > _MAX_DIGITS:
+        raise ValueError(f"IRQ number of {len(m.group(1))} digits")
+    irq = int(m.group(1))
     # One split instead of a regex per counter: this loop is most of a scrape on big hosts.
     fields = line[m.end() :].split(None, ncpu)
     if len(fields) < ncpu:
-        raise ValueError(f"IRQ {m.group(1)}: fewer than {ncpu} counters")
+        raise ValueError(f"IRQ {irq}: fewer than {ncpu} counters")
     tokens = fields[:ncpu]
     joined = "".join(tokens)  # one check per line instead of one per counter
     if not (joined.isascii() and joined.isdigit()):
         bad = next(t for t in tokens if not (t.isascii() and t.isdigit()))
-        raise ValueError(f"IRQ {m.group(1)}: counter {bad[:20]!r} is not a number")
+        raise ValueError(f"IRQ {irq}: counter {bad[:20]!r} is not a number")
+    if len(joined) > _MAX_DIGITS and max(map(len, tokens)) > _MAX_DIGITS:
+        raise ValueError(f"IRQ {irq}: a counter of more than {_MAX_DIGITS} digits")
     counts = tuple(map(int, tokens))
     desc = fields[ncpu] if len(fields) > ncpu else ""
     if len(desc) > _MAX_DESC:
-        raise ValueError(f"IRQ {m.group(1)}: line too long")
+        raise ValueError(f"IRQ {irq}: line too long")
     d = _DESC.fullmatch(desc)
     if d is None:
-        raise ValueError(f"IRQ {m.group(1)}: no chip/handler/action fields")
+        raise ValueError(f"IRQ {irq}: no chip/handler/action fields")
     chip = d.group("chip")
     handler = d.group("handler")
     hwirq = d.group("hwirq")
     if handler is None and hwirq is None and d.group("trigger") is None:
         chip, handler = _split_glued(chip)
+    if hwirq is not None and len(hwirq) > _MAX_DIGITS + 1:
+        raise ValueError(f"IRQ {irq}: hwirq of more than {_MAX_DIGITS} digits")
     actions_text = d.group("actions")
+    if actions_text is not None:
+        actions_text = actions_text.rstrip(" \t\n\r\f\v")
     actions = (
         tuple(a.strip() for a in actions_text.split(", ") if a.strip()) if actions_text else ()
     )
     return IrqLine(
-        irq=int(m.group(1)),
+        irq=irq,
         counts=counts,
         chip=chip,
         hwirq=int(hwirq) if hwirq is not None else None,
@@ -160,7 +178,8 @@ def parse_interrupts(text: str, keep: Callable[[str], bool] | None = None) -> In
 # <= 4.10, and ISP82xx/8044 (P3P) to this day: fixed names shared by every port,
 # "qla2xxx (default)", "qla2xxx (rsp_q)", "qla2xxx (atio_q)", "qla2xxx (multiq)".
 # MSI or INTx (ql2xenablemsix=2/0): one IRQ requested with QLA2XXX_DRIVER_NAME, "qla2xxx".
-_QLA_MODERN = re.compile(r"qla2xxx(\d+)_(default|rsp_q|atio_q|qpair\d+)", re.ASCII)
+# host_no is an unsigned int: at most 10 digits (a longer number is another driver's name).
+_QLA_MODERN = re.compile(r"qla2xxx([0-9]{1,10})_(default|rsp_q|atio_q|qpair[0-9]+)")
 _QLA_OLD = re.compile(r"qla2xxx \((default|rsp_q|atio_q|multiq)\)", re.ASCII)
 QLA_DRIVER_NAME = "qla2xxx"
 LEGACY_VECTOR = "legacy"

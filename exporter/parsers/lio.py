@@ -44,22 +44,40 @@ DEFAULT_COMPANY_ID = 0x001405
 # target_core_configfs.c target_wwn_vpd_unit_serial_show(): the text before the serial.
 UNIT_SERIAL_PREFIX = "T10 VPD Unit Serial Number:"
 
-_UINT = re.compile(rb"[0-9]+")
+# Every counter and size the kernel prints here is at most 64 bits (`%llu`): 20 digits.
+U64_MAX = (1 << 64) - 1
+_U64_DIGITS = 20
+_UINT = re.compile(rb"[0-9]{1,20}")
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 _COLON_WWN = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){7}")
 
 
 def parse_uint(data: bytes | str) -> int:
-    """One unsigned decimal counter (`%u`, `%lu`, `%llu` + newline), as an unbounded int.
+    """One unsigned decimal counter (`%u`, `%lu`, `%llu` + newline) as an int.
 
     Kernels 6.16 to early 6.18 print some counters as u32 sums that wrap; the raw value is
     returned as is (a decrease is a counter reset to Prometheus).
+    A value beyond 64 bits is garbage (ValueError), never an int that float() cannot hold.
     """
     raw = data.encode("ascii", "replace") if isinstance(data, str) else data
     raw = raw.strip()
     if not _UINT.fullmatch(raw):
-        raise ValueError(f"not an unsigned integer: {raw[:40]!r}")
-    return int(raw)
+        raise ValueError(f"not an unsigned 64-bit integer: {raw[:40]!r}")
+    return _u64(int(raw))
+
+
+def _u64(value: int) -> int:
+    if value > U64_MAX:
+        raise ValueError(f"{value} exceeds 64 bits")
+    return value
+
+
+def _digits(text: str) -> int | None:
+    """A directory name's number (kstrtoul/kstrtoull): plain ASCII decimal, at most 64 bits."""
+    if not (0 < len(text) <= _U64_DIGITS and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= U64_MAX else None
 
 
 def parse_bool(data: bytes | str) -> bool:
@@ -99,20 +117,14 @@ def parse_lun_dir(name: str) -> int | None:
     """
     if not name.startswith("lun_"):
         return None
-    digits = name[4:]
-    if not digits.isascii() or not digits.isdigit():
-        return None
-    return int(digits)
+    return _digits(name[4:])
 
 
 def parse_tpgt_dir(name: str) -> int | None:
     """`tpgt_<N>` -> N; None for other entries (fabric_statistics/, param/, version ...)."""
     if not name.startswith("tpgt_"):
         return None
-    digits = name[5:]
-    if not digits.isascii() or not digits.isdigit():
-        return None
-    return int(digits)
+    return _digits(name[5:])
 
 
 @dataclass(frozen=True)
@@ -128,9 +140,10 @@ class HbaDir:
 def parse_hba_dir(name: str) -> HbaDir | None:
     """`core/<plugin>_<index>` ("$SUBSYSTEM_PLUGIN_$HOST_ID"); None for `alua` and others."""
     plugin, sep, index = name.rpartition("_")
-    if not sep or not plugin or not index.isascii() or not index.isdigit():
+    number = _digits(index)
+    if not sep or not plugin or number is None:
         return None
-    return HbaDir(plugin, int(index))
+    return HbaDir(plugin, number)
 
 
 def parse_lun_link(target: str) -> tuple[str, str]:
@@ -268,15 +281,41 @@ class BackstoreInfo:
     read_only: bool | None = None  # iblock `readonly: %d` (opened without FMODE_WRITE)
 
 
-_STATUS = re.compile(r"Status: (\w+)")
-_SECTOR_SIZE = re.compile(r"SectorSize: (\d+)")
-_HW_MAX = re.compile(r"HwMaxSectors: (\d+)")
-_SIZE = re.compile(r"(?:^|\s)Size: (\d+)")
-_RD_PAGES = re.compile(r"PAGES/PAGE_SIZE: (\d+)\*(\d+)")
-_IBLOCK_DEV = re.compile(r"iBlock device: (\S+)")
-_FILE = re.compile(r"File: (.*?)  Size: ")
-_MODE = re.compile(r"  Mode: (Buffered-WCE|O_DSYNC)(?: Async: \d+)?$", re.M)
+# Each pattern is anchored on a literal and consumes a bounded or possessive run, so a search
+# costs O(len(text)) whatever the content: `info` is one configfs page (64 KB) of a file name
+# and a tcmu config string the administrator chose.
+_STATUS = re.compile(r"Status: (\w++)")
+_SECTOR_SIZE = re.compile(r"SectorSize: ([0-9]++)")
+_HW_MAX = re.compile(r"HwMaxSectors: ([0-9]++)")
+_SIZE = re.compile(r"(?:^|\s)Size: ([0-9]++)")
+_RD_PAGES = re.compile(r"PAGES/PAGE_SIZE: ([0-9]++)\*([0-9]++)")
+_IBLOCK_DEV = re.compile(r"iBlock device: (\S++)")
+_FILE_START = "File: "
+_FILE_END = "  Size: "
+_MODE = re.compile(r"  Mode: (Buffered-WCE|O_DSYNC)(?: Async: [0-9]++)?$", re.M)
 _READONLY = re.compile(r"  readonly: ([01])$", re.M)
+
+
+def _info_number(text: str, what: str) -> int:
+    if len(text) > _U64_DIGITS:
+        raise ValueError(f"backstore info: {what} exceeds 64 bits")
+    return _u64(int(text))
+
+
+def _info_file(text: str) -> str | None:
+    """fileio's `File: %s  Size: `: the name up to the first `  Size: ` on its line.
+
+    Linear: per line only the first `File: ` can match (a later one has less text after it).
+    """
+    for line in text.split("\n"):
+        start = line.find(_FILE_START)
+        if start < 0:
+            continue
+        start += len(_FILE_START)
+        end = line.find(_FILE_END, start)
+        if end >= 0:
+            return line[start:end]
+    return None
 
 
 def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
@@ -290,6 +329,7 @@ def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
     iblock `iBlock device: %pg  UDEV PATH: %s  readonly: %d` / `Major: %d Minor: %d  CLAIMED`;
     rd_mcp `TCM RamDisk ID: %u  RamDisk Makeup: rd_mcp` / `PAGES/PAGE_SIZE: %u*%lu ...`;
     user (target_core_user.c) `Config: %s Size: %llu MaxDataAreaMB: %u ...`; pscsi has no size.
+    A number beyond 64 bits is garbage: ValueError.
     """
     text = parse_text(data)
     status = _STATUS.search(text)
@@ -298,26 +338,28 @@ def parse_backstore_info(data: bytes | str) -> BackstoreInfo:
     word = status.group(1)
     activated = True if word == "ACTIVATED" else False if word == "DEACTIVATED" else None
 
-    def num(rx: re.Pattern[str]) -> int | None:
+    def num(rx: re.Pattern[str], what: str) -> int | None:
         m = rx.search(text)
-        return int(m.group(1)) if m else None
+        return _info_number(m.group(1), what) if m else None
 
-    sizes = _SIZE.findall(text)  # the last one: a file name or tcmu config may contain "Size: "
-    size = int(sizes[-1]) if sizes else None
+    size = None
+    for m in _SIZE.finditer(text):  # the last one: a file name or tcmu config may hold "Size: "
+        size = m.group(1)
+    size_bytes = _info_number(size, "Size") if size is not None else None
     pages = _RD_PAGES.search(text)
-    if size is None and pages is not None:
-        size = int(pages.group(1)) * int(pages.group(2))
+    if size_bytes is None and pages is not None:
+        n = _info_number(pages.group(1), "pages") * _info_number(pages.group(2), "page size")
+        size_bytes = _u64(n)
     dev = _IBLOCK_DEV.search(text)
-    file = _FILE.search(text)
     mode = _MODE.search(text)
     ro = _READONLY.search(text)
     return BackstoreInfo(
         activated=activated,
-        sector_size=num(_SECTOR_SIZE),
-        hw_max_sectors=num(_HW_MAX),
-        size_bytes=size,
+        sector_size=num(_SECTOR_SIZE, "SectorSize"),
+        hw_max_sectors=num(_HW_MAX, "HwMaxSectors"),
+        size_bytes=size_bytes,
         block_device=dev.group(1) if dev else None,
-        file=file.group(1) if file else None,
+        file=_info_file(text),
         buffered=mode.group(1) == "Buffered-WCE" if mode else None,
         read_only=ro.group(1) == "1" if ro else None,
     )

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 
 _BDF = re.compile(r"[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]", re.ASCII)
-_HOST = re.compile(r"host(\d+)", re.ASCII)
+# Scsi_Host.host_no is an unsigned int (drivers/scsi/hosts.c): at most 10 digits.
+_HOST = re.compile(r"host([0-9]{1,10})")
 _INT = re.compile(r"-?\d{1,10}", re.ASCII)
 
 
@@ -41,7 +42,12 @@ def bdf_above_host(path: str, host: str = "") -> str | None:
     if host and host in parts:
         end = parts.index(host)
     else:
-        end = next((i for i, part in enumerate(parts) if host_number(part) is not None), len(parts))
+        hosts = (
+            i
+            for i, part in enumerate(parts)
+            if part[:4] == "host" and host_number(part) is not None
+        )
+        end = next(hosts, len(parts))
     return next((part for part in reversed(parts[:end]) if is_bdf(part)), None)
 
 

@@ -103,16 +103,18 @@ class _Walker(Files):
         for fab in sorted(fabric_entries, key=lambda e: e.name):
             if fab.name in NOT_FABRICS or not fab.is_dir(follow_symlinks=False):
                 continue
+            fabric = self.label(fab.name)
             wwns = self.scan(fab.path, "fabric dir")
             for ent in sorted(wwns or (), key=lambda e: e.name):
                 if ent.name in NOT_TARGETS or not ent.is_dir(follow_symlinks=False):
                     continue
-                name = p.normalize_wwn(ent.name, fab.name)
+                spelt = self.label(ent.name)
+                name = p.normalize_wwn(spelt, fabric)
                 if not self.opts.target_ok(name):
                     continue
-                tpgs = self.tpgs(fab.name, ent.path)
+                tpgs = self.tpgs(fabric, ent.path)
                 if tpgs is not None:
-                    out.append(Target(fab.name, ent.name, name, tpgs))
+                    out.append(Target(fabric, spelt, name, tpgs))
         return tuple(out)
 
     def tpgs(self, fabric: str, wwn_dir: str) -> tuple[Tpg, ...] | None:
@@ -169,7 +171,7 @@ class _Walker(Files):
         hba = dev = None
         if link is not None:
             try:
-                hba, dev = p.parse_lun_link(link)
+                hba, dev = map(self.label, p.parse_lun_link(link))
             except ValueError as exc:
                 self.problem("lun link", ldir, str(exc))
         cmds, rd, wr = (
@@ -226,10 +228,11 @@ class _Walker(Files):
         for ent in self.scan(acl_root, "acls dir") or ():
             if not ent.is_dir(follow_symlinks=False):
                 continue
-            if not self.opts.initiator_ok(p.normalize_wwn(ent.name, fabric)):
+            name = self.label(ent.name)
+            if not self.opts.initiator_ok(p.normalize_wwn(name, fabric)):
                 continue
             try:
-                acl = self.acl(ent.name, ent.path)
+                acl = self.acl(name, ent.path)
             except Vanished:
                 continue
             if acl is not None:
@@ -332,7 +335,7 @@ def read_configfs(
         with os.scandir(target_root) as it:
             top = list(it)
     except (FileNotFoundError, NotADirectoryError):
-        return ConfigfsSnapshot(present=False)
+        return ConfigfsSnapshot(present=False, escaped_names=w.cache.escaped_names)
     except OSError as exc:
         name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
         raise ReadError(
@@ -344,5 +347,6 @@ def read_configfs(
     if any(e.name == "core" for e in top):
         stores = backstores(w, target_root + "/core", w.opts)
     w.cache.lun_links = w.links  # only LUNs that still exist
+    w.cache.escaped_names += w.escaped
     w.flush(problems)
-    return ConfigfsSnapshot(True, targets, stores)
+    return ConfigfsSnapshot(True, targets, stores, w.cache.escaped_names)

@@ -42,22 +42,29 @@ def backstores(files: Files, core: str, opts: ReadOptions) -> tuple[Backstore, .
     """Every device under `core` (= <configfs>/target/core) that `opts.backstore_ok` admits."""
     out: list[Backstore] = []
     for hent in sorted(files.scan(core, "core dir") or (), key=lambda e: e.name):
-        hba = p.parse_hba_dir(hent.name)
-        if hba is None or not hent.is_dir(follow_symlinks=False):
+        if not hent.is_dir(follow_symlinks=False) or p.parse_hba_dir(hent.name) is None:
+            continue
+        hba_name = files.label(hent.name)  # escaping keeps the `_<index>` suffix
+        hba = p.parse_hba_dir(hba_name)
+        if hba is None:
             continue
         for dent in sorted(files.scan(hent.path, "hba dir") or (), key=lambda e: e.name):
-            if not dent.is_dir(follow_symlinks=False) or not opts.backstore_ok(dent.name):
+            if not dent.is_dir(follow_symlinks=False):
+                continue
+            name = files.label(dent.name)
+            if not opts.backstore_ok(name):
                 continue
             try:
-                out.append(_backstore(files, hent.name, hba.plugin, dent, opts.sysfs))
+                out.append(_backstore(files, (hba_name, name), hba.plugin, dent, opts.sysfs))
             except Vanished:
                 continue
     return tuple(out)
 
 
 def _backstore(
-    files: Files, hba: str, plugin: str, dent: os.DirEntry[str], sysfs: str | None
+    files: Files, names: tuple[str, str], plugin: str, dent: os.DirEntry[str], sysfs: str | None
 ) -> Backstore:
+    """`names`: the hba and device directory names as labels (escaped if not UTF-8)."""
     d = dent.path
     info_v = files.value(d, INFO, p.parse_backstore_info)
     info = info_v if isinstance(info_v, p.BackstoreInfo) else None
@@ -70,9 +77,9 @@ def _backstore(
     if enabled is None and info is not None:
         enabled = info.activated  # kernels without the `enable` attribute
     return Backstore(
-        hba=hba,
+        hba=names[0],
         plugin=plugin,
-        name=dent.name,
+        name=names[1],
         info=info,
         size_bytes=_size(files, plugin, info, sysfs),
         enabled=enabled,

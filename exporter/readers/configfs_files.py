@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from exporter.parsers import lio as p
+from exporter.readers.names import label_name
 from exporter.readers.problems import Problems
 
 _O_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
 _PAGE = 65536  # a configfs attribute is at most one page
+_FAST_DIGITS = 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,13 @@ class Files:
 
     def __init__(self) -> None:
         self._failures: dict[str, tuple[str, str, str, int]] = {}  # key -> kind, what, msg, n
+        self.escaped = 0  # names met that were not UTF-8 (served escaped)
+
+    def label(self, name: str) -> str:
+        """A directory-entry name for a label: valid UTF-8 (escaped and counted if it was not)."""
+        safe, escaped = label_name(name)
+        self.escaped += escaped
+        return safe
 
     def problem(self, kind: str, path: str, err: OSError | str) -> None:
         """A failed or garbled read of `path`; `err` is the OSError or the parser's message."""
@@ -119,7 +128,9 @@ class Files:
         path = owner + attr.rel
         data = self.read(path)
         if type(data) is bytes:
-            if data[-1:] == b"\n" and data[:-1].isdigit():  # bytes.isdigit: ASCII only
+            # bytes.isdigit: ASCII only; at most 19 digits is below 2**64, so the value needs no
+            # range check (anything longer goes through parse_uint's, which raises ValueError).
+            if len(data) <= _FAST_DIGITS + 1 and data[-1:] == b"\n" and data[:-1].isdigit():
                 return int(data[:-1])
             try:
                 return p.parse_uint(data)

@@ -39,6 +39,7 @@ class ReadCache:
     """What one read learns for the next (kept by the collector; one read at a time)."""
 
     lun_links: dict[str, str] = field(default_factory=dict)  # LUN dir -> its symlink's name
+    escaped_names: int = 0  # names served escaped (not UTF-8), summed over every read
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +165,4 @@ class ConfigfsSnapshot:
     present: bool  # target/ exists (configfs mounted and target_core_mod loaded)
     targets: tuple[Target, ...] = ()
     backstores: tuple[Backstore, ...] = ()
+    escaped_names: int = 0  # ReadCache.escaped_names after this read

@@ -27,6 +27,7 @@ from exporter.parsers import fc_host as p
 from exporter.parsers import qla_host as q
 from exporter.parsers.pci import bdf_above_host, host_number
 from exporter.paths import HostPaths
+from exporter.readers.names import label_name
 from exporter.readers.problems import Problem, Problems
 
 T = TypeVar("T")
@@ -100,6 +101,7 @@ class FcStats:
     problems: tuple[Problem, ...] = ()  # replayed while the snapshot is served
     fw_state: int | None = None  # scsi_host fw_state word 0; None: absent or command failed
     thermal_temp: int | None = None  # scsi_host thermal_temp, degC; None: absent or no reading
+    escaped_names: int = 0  # file names that were not UTF-8 (keys of `values` are escaped)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class FcSnapshot:
     ports: tuple[FcPort, ...]
     taken: float  # clock() at the start of the read
     fw_dump_events: Mapping[str, int] | None = None  # by host; None: no uevent monitor
+    escaped_names: int = 0  # StatsCache.escaped_names: names served escaped, over every read
 
 
 class _Attrs:
@@ -291,16 +294,19 @@ def read_stats(fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
     raw = _read_dir(stats_dir, tuple(names))
     files = _Attrs(stats_dir, f"{host}/statistics", raw, problems)
     values: dict[str, int | None] = {}
+    escaped = 0
     for name in names:
         # ENOENT from a listed file: the LLD has no get_fc_host_stats (or it failed).
         text = files.text(name)
         if text is None:
             continue
+        label, bad = label_name(name)  # the file name is a label value (other_statistic)
+        escaped += bad
         try:
-            values[name] = p.parse_statistic(text, name)
+            values[label] = p.parse_statistic(text, label)
         except ValueError as exc:
-            problems.add(f"{host}/statistics/{name}", "parse", f"{stats_dir}/{name}: {exc}")
-    return FcStats(now, port_key, values, tuple(problems.items), fw_state, thermal)
+            problems.add(f"{host}/statistics/{label}", "parse", f"{stats_dir}/{label}: {exc}")
+    return FcStats(now, port_key, values, tuple(problems.items), fw_state, thermal, escaped)
 
 
 @dataclass
@@ -311,11 +317,13 @@ class StatsCache:
     min_interval: float
     clock: Callable[[], float] = time.monotonic
     snapshots: dict[str, FcStats] = field(default_factory=dict)
+    escaped_names: int = 0  # summed over the reads of statistics/, not the cached replays
 
     def get(self, fc_dir: str, host: str, port_key: bytes, now: float) -> FcStats:
         cached = self.snapshots.get(host)
         if cached is None or cached.port_key != port_key or now - cached.taken >= self.min_interval:
             cached = read_stats(fc_dir, host, port_key, now)
+            self.escaped_names += cached.escaped_names
         return cached
 
 
@@ -353,4 +361,4 @@ def read_fc_sysfs(paths: HostPaths, problems: Problems, cache: StatsCache) -> Fc
             ports.append(read[0])
             kept[host] = read[1]
     cache.snapshots = kept  # hosts that went away lose their snapshot
-    return FcSnapshot(qlini, tuple(ports), now)
+    return FcSnapshot(qlini, tuple(ports), now, escaped_names=cache.escaped_names)

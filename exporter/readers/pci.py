@@ -184,6 +184,14 @@ def qla2xxx_ports(paths: HostPaths) -> tuple[QlaPort, ...]:
     return tuple(sorted(ports, key=lambda p: (p.pci, p.host_number)))
 
 
+def _node_number(name: str) -> int | None:
+    """`node3` -> 3 (MAX_NUMNODES is at most 1024: four digits); None for other entries."""
+    digits = name[4:]
+    if not name.startswith("node") or not 0 < len(digits) <= 4:
+        return None
+    return int(digits) if digits.isascii() and digits.isdigit() else None
+
+
 def scan_layout(paths: HostPaths) -> Layout:
     fns = []
     for bdf in discover_functions(paths):
@@ -194,7 +202,7 @@ def scan_layout(paths: HostPaths) -> Layout:
         hosts = tuple(e for e in fsread.listdir(path) if pcip.host_number(e) is not None)
         fns.append(_FnLayout(bdf, path, msi, hosts))
     node_dir = paths.sys("devices", "system", "node")
-    nodes = tuple(e for e in fsread.listdir(node_dir) if e.startswith("node") and e[4:].isdigit())
+    nodes = tuple(e for e in fsread.listdir(node_dir) if _node_number(e) is not None)
     online = fsread.read_attr(paths.sys("devices", "system", "cpu", "online")) or ""
     return Layout(tuple(fns), nodes, online)
 
@@ -221,7 +229,7 @@ def read_topology(paths: HostPaths, layout: Layout, problems: Problems) -> Topol
     for node in layout.nodes:
         path = paths.sys("devices", "system", "node", node, "cpulist")
         for cpu in _value(path, f"{node}/cpulist", problems, parse_cpulist) or ():
-            cpu_node[cpu] = int(node[4:])
+            cpu_node[cpu] = _node_number(node) or 0
     known: set[int] = set(cpu_node)
     if layout.cpus_online:
         try:
