@@ -183,6 +183,11 @@ class Lab:
             f"--path.kmsg={p.kmsg}",
             "--collector.fc_host.stats-min-interval=0",
             "--collector.kmsg.poll-interval=0.2",
+            # the opt-in sources the simulated host writes, so that every dashboard row has data
+            "--collector.sfp",
+            "--collector.qla2xxx",
+            "--collector.qla2xxx.fw-resource",
+            f"--path.debugfs={p.debugfs}",
         ]
 
     def prometheus_cmd(self) -> list[str]:

@@ -34,6 +34,8 @@ A, B = 0, 1
 
 
 def setup_host(h: SimulatedHost) -> None:
+    # an offline ALUA port of one LUN, so the backstore-risk panels have something to show
+    h.set_lun_offline(2, 0, True)
     pass
 
 
@@ -108,9 +110,11 @@ def _steady_state_and_flaps(lab: Lab, logged_out: str) -> None:
         lambda: firing(lab, "FCTargetIRQRemoteNUMA", A) == {"host8"},
         "FCTargetIRQRemoteNUMA firing for host8 of A",
     )
-    # one cause, one alert: the flaps' LIPs and error bursts do not alert
-    for quiet in ("FCTargetPortLIPStorm", "FCTargetPortErrorsRising", "FCTargetPortLinkDown"):
+    # one cause, one alert: the flaps' LIPs, error bursts and short link losses do not fire
+    # (a link loss shorter than FCTargetPortLinkDown's `for:` may show as pending)
+    for quiet in ("FCTargetPortLIPStorm", "FCTargetPortErrorsRising"):
         assert alerts_of(lab, quiet) == {}, quiet
+    assert firing(lab, "FCTargetPortLinkDown") == set()
     # the logged-out initiator still has its path through B: no page
     assert alerts_of(lab, "FCTargetInitiatorAllPathsDown") == {}
     assert firing(lab, "FCTargetInitiatorNoSession") == {logged_out}
@@ -125,9 +129,11 @@ def _steady_state_and_flaps(lab: Lab, logged_out: str) -> None:
         "FCTargetCollectorFailing",
         "FCTargetExporterDown",
         "FCTargetExporterAbsent",
-        "FCTargetLinkStateMismatch",
     ):
         assert alerts_of(lab, quiet) == {}, quiet
+    # While a port flaps, the log's last event and the sampled port_state can disagree for a
+    # scrape or two: pending at most, never firing (its `for:` is what absorbs that).
+    assert firing(lab, "FCTargetLinkStateMismatch") == set()
     assert [r for r in lab.rule_health() if r[1] != "ok"] == []
 
 

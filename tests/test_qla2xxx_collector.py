@@ -308,13 +308,14 @@ def test_check_says_what_is_readable_and_why_not(tmp_path: Path) -> None:
     from exporter.check import explain
 
     sim = make_sim(tmp_path / "old", "4.5")
-    text = explain(sim.paths, ["qla2xxx"])
-    assert f"  {sim.port(0).host} ({sim.port(0).pci}, wwpn {sim.port(0).wwpn_colon}):" in text
-    assert "    tgt_counters       readable\n" in text
-    assert "    rports             absent (kernels before 5.11" in text
-    assert "  problems: none\n" in text
+    text, status = explain(sim.paths, ["qla2xxx"])
+    assert status == 0
+    assert f"    {sim.port(0).host} ({sim.port(0).pci}, wwpn {sim.port(0).wwpn_colon}):" in text
+    assert "      tgt_counters       readable\n" in text
+    assert "      rports             absent (kernels before 5.11" in text
+    assert "the qla2xxx collector reports failure" not in text
     none = SimulatedHost(
         str(tmp_path / "none"), SimParams(ports=1, cpus=2, luns=1, qla_debugfs="none")
     )
     none.build()
-    assert "debugfs is not mounted" in explain(none.paths, ["qla2xxx"])
+    assert "debugfs is not mounted" in explain(none.paths, ["qla2xxx"])[0]
