@@ -185,6 +185,7 @@ class Lab:
             "--collector.kmsg.poll-interval=0.2",
             # the opt-in sources the simulated host writes, so that every dashboard row has data
             "--collector.sfp",
+            "--collector.sfp.cache-interval=0.01",
             "--collector.qla2xxx",
             "--collector.qla2xxx.fw-resource",
             f"--path.debugfs={p.debugfs}",

@@ -24,7 +24,7 @@ import pytest
 from dashboards import queries as dq
 from dashboards import render
 from dashboards import rules as rules_gen
-from dashboards.promlab import JOB, RULES, Lab
+from dashboards.promlab import JOB, Lab
 from exporter.simulate import SimParams, SimulatedHost
 from tests.test_dashboard import load as load_dashboard
 
@@ -36,7 +36,6 @@ A, B = 0, 1
 def setup_host(h: SimulatedHost) -> None:
     # an offline ALUA port of one LUN, so the backstore-risk panels have something to show
     h.set_lun_offline(2, 0, True)
-    pass
 
 
 def alerts_of(lab: Lab, name: str, host: int | None = None) -> dict[str, str]:
@@ -60,8 +59,10 @@ def firing(lab: Lab, name: str, host: int | None = None) -> set[str]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Any:
     work = tmp_path_factory.mktemp("lab")
-    rules = work / "fctarget.rules.test.yml"
-    rules.write_text(rules_gen.shorten_for(RULES.read_text(encoding="utf-8"), 60))
+    for path in rules_gen.ALL_RULES:  # every shipped rule file, each `for:` divided by 60
+        short = work / path.name.replace(".rules.yml", ".test-rules.yml")
+        short.write_text(rules_gen.shorten_for(path.read_text(encoding="utf-8"), 60))
+    rules = work / "*.test-rules.yml"  # Prometheus expands the glob
     with Lab(work, PARAMS, rules=rules, hosts=2, setup=setup_host) as running:
         running.sim(lambda h: h.set_irq_spread("skewed", port=1), A)
         running.sim(lambda h: h.set_irq_spread("remote_numa", port=2), A)
@@ -84,6 +85,7 @@ def test_failure_scenarios_on_a_real_prometheus(lab: Lab, tmp_path: Path) -> Non
     _one_path_down(lab)
     _every_path_down(lab, initiators_0)
     _lio_config_missing(lab, tmp_path)
+    _hba_and_backstore_risks(lab)
     _dashboard(lab, tmp_path)
     _exporter_down(lab)
     assert time.monotonic() - t_start < 150
@@ -186,6 +188,32 @@ def _lio_config_missing(lab: Lab, tmp_path: Path) -> None:
     assert alerts_of(lab, "FCTargetPortMissing") == {}
     assert alerts_of(lab, "FCTargetCollectorFailing") == {}
     lab.start_exporter(B)
+
+
+def _firing_on(lab: Lab, name: str, host: int) -> bool:
+    return any(
+        a["labels"]["alertname"] == name
+        and a["labels"].get("instance") == lab.instances[host]
+        and a["state"] == "firing"
+        for a in lab.alerts()
+    )
+
+
+def _hba_and_backstore_risks(lab: Lab) -> None:
+    """The opt-in sources' alerts on B: a firmware dump, an optic losing light, an NPIV vport
+    down, and every ALUA group of a backstore leaving the active states."""
+    lab.sim(lambda h: h.fw_dump(0), B)
+    lab.sim(lambda h: h.set_rx_power(1, 1e-7, drift=0.0), B)
+    lab.sim(lambda h: h.set_vport_state("Linkdown"), B)
+    lab.sim(lambda h: h.set_alua_state(0, "default_tg_pt_gp", 2), B)
+    for name in (
+        "FCTargetFirmwareDumpWaiting",
+        "FCTargetSFPRxPowerLow",
+        "FCTargetVportNotActive",
+        "FCTargetALUANoActivePath",
+    ):
+        lab.wait_for(lambda n=name: _firing_on(lab, n, B), f"{name} firing on B")  # type: ignore[misc]
+    assert not _firing_on(lab, "FCTargetALUANoActivePath", A)
 
 
 def _dashboard(lab: Lab, tmp_path: Path) -> None:

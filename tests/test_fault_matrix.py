@@ -11,7 +11,6 @@ does fail for root: a directory where a file is expected (EISDIR), and symlink l
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable

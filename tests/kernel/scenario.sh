@@ -143,6 +143,21 @@ echo "/loopback/$LWWN/luns delete lun2" | targetcli > $O/targetcli-delete.txt 2>
 [ -e /sys/kernel/config/target/loopback/$LWWN/tpgt_1/lun/lun_2 ] && fail "lun_2 still there"
 scrape http-4.prom
 
+step "ALUA: a Standby target port group and an offline LUN port"
+AWWN=naa.5001405000000aa1
+{
+    echo "/backstores/fileio create alua0 /tmp/alua0.img 16M write_back=true"
+    echo "/loopback create $AWWN"
+    echo "/loopback/$AWWN/luns create /backstores/fileio/alua0"
+    echo "/backstores/fileio/alua0/alua create ha_b 5"
+    echo "/backstores/fileio/alua0/alua/ha_b set alua alua_access_state=2"
+    echo "/loopback/$AWWN/luns/lun0 set alua alua_tg_pt_gp_name=ha_b"
+} | targetcli > $O/targetcli-alua.txt 2>&1 || fail "targetcli alua"
+echo 1 > /sys/kernel/config/target/loopback/$AWWN/tpgt_1/lun/lun_0/alua_tg_pt_offline \
+    || fail "alua_tg_pt_offline"
+scrape http-alua.prom
+dump configfs-alua.txt
+
 step "ring-buffer overrun while the follower is stopped"
 kill -STOP $EPID
 /usr/bin/python3 /xchg/kmsg_flood.py 20000 || fail "kmsg flood"

@@ -109,7 +109,35 @@ LIO_FAMILIES = {
     "fctarget_lio_backstore_resets_total",
     "fctarget_lio_backstore_aborts_completed_total",
     "fctarget_lio_backstore_aborts_no_task_total",
+    "fctarget_lio_escaped_names_total",
+    "fctarget_lio_alua_tg_pt_gp_info",
+    "fctarget_lio_alua_tg_pt_gp_state",
+    "fctarget_lio_alua_tg_pt_gp_status",
+    "fctarget_lio_alua_tg_pt_gp_preferred",
+    "fctarget_lio_alua_tg_pt_gp_members",
+    "fctarget_lio_lun_alua_tg_pt_gp_info",
+    "fctarget_lio_lun_alua_offline",
+    "fctarget_lio_lun_alua_status",
+    "fctarget_lio_backstore_volatile_write_cache",
+    "fctarget_lio_backstore_read_only",
 }
+# include/target/target_core_base.h ALUA_ACCESS_STATE_* and ALUA_STATUS_*, as the exporter names
+# them; target_core_alua.c prints the group's status as text, the LUN port's as a number.
+ALUA_STATE = {
+    "0": "active_optimized",
+    "1": "active_nonoptimized",
+    "2": "standby",
+    "3": "unavailable",
+    "4": "lba_dependent",
+    "14": "offline",
+    "15": "transitioning",
+}
+ALUA_STATUS_TEXT = {
+    "None": "none",
+    "Altered by Explicit STPG": "explicit_stpg",
+    "Altered by Implicit ALUA": "implicit_alua",
+}
+ALUA_STATUS_NUMBER = {"0": "none", "1": "explicit_stpg", "2": "implicit_alua"}
 
 
 def subdirs(cfs: dict[str, str], base: str, pattern: str) -> set[str]:
@@ -136,6 +164,87 @@ def check_against_configfs(
     checked += _check_tpgs(s, cfs, tpgs)
     checked += _check_acls(s, cfs)
     checked += _check_sessions(s, cfs, tpgs)
+    checked += _check_alua_groups(s, cfs)
+    checked += _check_lun_alua(s, cfs)
+    checked += _check_backstore_risks(s, cfs)
+    assert get(s, "fctarget_lio_escaped_names_total") == 0
+    return checked + 1
+
+
+def _group_dir(cfs: dict[str, str], lab: dict[str, str]) -> str:
+    [dev] = [
+        k.removesuffix("/alua/" + lab["tg_pt_gp"] + "/")
+        for k, v in cfs.items()
+        if v == "<dir>" and k.endswith(f"/{lab['backstore']}/alua/{lab['tg_pt_gp']}/")
+    ]
+    return f"{dev}/alua/{lab['tg_pt_gp']}"
+
+
+def _check_alua_groups(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
+    groups = {
+        k
+        for k, v in cfs.items()
+        if v == "<dir>" and re.search(r"/core/[^/]+/[^/]+/alua/[^/]+/$", k)
+    }
+    seen = set()
+    for lab, value in named(s, "fctarget_lio_alua_tg_pt_gp_state"):
+        d = _group_dir(cfs, lab)
+        seen.add(d + "/")
+        want = ALUA_STATE[cfs[f"{d}/alua_access_state"]]
+        assert value == (1 if lab["state"] == want else 0), (lab, want)
+        checked += 1
+    assert seen == groups, sorted(groups - seen)
+    for lab, value in named(s, "fctarget_lio_alua_tg_pt_gp_status"):
+        want = ALUA_STATUS_TEXT[cfs[f"{_group_dir(cfs, lab)}/alua_access_status"]]
+        assert value == (1 if lab["status"] == want else 0), (lab, want)
+        checked += 1
+    for lab, value in named(s, "fctarget_lio_alua_tg_pt_gp_preferred"):
+        assert value == int(cfs[f"{_group_dir(cfs, lab)}/preferred"]), lab
+        checked += 1
+    for lab, value in named(s, "fctarget_lio_alua_tg_pt_gp_members"):
+        members = cfs[f"{_group_dir(cfs, lab)}/members"].replace("\\x00", "")
+        assert value == len([m for m in members.split("\\n") if m]), (lab, members)
+        checked += 1
+    for lab, _ in named(s, "fctarget_lio_alua_tg_pt_gp_info"):
+        assert lab["tg_pt_gp_id"] == cfs[f"{_group_dir(cfs, lab)}/tg_pt_gp_id"], lab
+        checked += 1
+    return checked
+
+
+def _check_lun_alua(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
+    for lab, _ in named(s, "fctarget_lio_lun_alua_tg_pt_gp_info"):
+        port = cfs[f"{_tpg_dir(lab)}/lun/lun_{lab['lun']}/alua_tg_pt_gp"]
+        assert port.startswith(f"TG Port Alias: {lab['tg_pt_gp']}\\n"), (lab, port)
+        checked += 1
+    for lab, value in named(s, "fctarget_lio_lun_alua_offline"):
+        assert value == int(cfs[f"{_tpg_dir(lab)}/lun/lun_{lab['lun']}/alua_tg_pt_offline"]), lab
+        checked += 1
+    for lab, value in named(s, "fctarget_lio_lun_alua_status"):
+        raw = cfs[f"{_tpg_dir(lab)}/lun/lun_{lab['lun']}/alua_tg_pt_status"]
+        assert value == (1 if lab["status"] == ALUA_STATUS_NUMBER[raw] else 0), (lab, raw)
+        checked += 1
+    return checked
+
+
+def _check_backstore_risks(s: Series, cfs: dict[str, str]) -> int:
+    checked = 0
+    info = {lab["backstore"]: cfs[f"{CFS}/core/{lab['core_hba']}/{lab['backstore']}/info"]
+            for lab, _ in named(s, "fctarget_lio_backstore_info")}  # fmt: skip
+    for lab, value in named(s, "fctarget_lio_backstore_volatile_write_cache"):
+        text = info[lab["backstore"]]
+        if lab["backstore_type"] == "fileio":  # fd_show_configfs_dev_params: Mode
+            assert value == int("Mode: Buffered-WCE" in text), (lab, text)
+        else:  # the guest's block backstore is brd's /dev/ram0: queue/write_cache "write through"
+            assert (lab["backstore_type"], value) == ("block", 0), lab
+        checked += 1
+    for lab, value in named(s, "fctarget_lio_backstore_read_only"):
+        m = re.search(
+            r"readonly: ([01])", info[lab["backstore"]]
+        )  # iblock_show_configfs_dev_params
+        assert m is not None and value == int(m.group(1)), lab
+        checked += 1
     return checked
 
 
@@ -361,6 +470,7 @@ def test_guest_ran_every_step(guest: GuestRun) -> None:
         ("once-before.prom", "configfs-before.txt"),
         ("once-after.prom", "configfs-after.txt"),
         ("http-3.prom", "configfs-logout.txt"),  # the HTTP server, after the iSCSI logout
+        ("http-alua.prom", "configfs-alua.txt"),  # after an ALUA group was set to Standby
     ],
 )
 def test_every_lio_series_equals_configfs(guest: GuestRun, prom_file: str, dump_file: str) -> None:
@@ -528,3 +638,20 @@ def test_ring_buffer_overrun_is_counted_and_survived(guest: GuestRun) -> None:
         get(s4, "fctarget_kmsg_user_records_ignored_total") or 0
     )
     assert seen + lost == pytest.approx(20_000, abs=50)  # each record either read or lost
+
+
+def test_alua_standby_group_and_offline_port(guest: GuestRun) -> None:
+    """targetcli set a group to Standby (alua_access_state=2) and one LUN port offline."""
+    s = prom(guest, "http-alua.prom")
+    bs = {"backstore": "alua0", "backstore_type": "fileio"}
+    lun = {"fabric": "loopback", "target": "naa.5001405000000aa1", "tpgt": "1", "lun": "0"}
+    assert get(s, "fctarget_lio_alua_tg_pt_gp_state", **bs, tg_pt_gp="ha_b", state="standby") == 1
+    assert get(s, "fctarget_lio_alua_tg_pt_gp_members", **bs, tg_pt_gp="ha_b") == 1
+    assert get(s, "fctarget_lio_alua_tg_pt_gp_members", **bs, tg_pt_gp="default_tg_pt_gp") == 0
+    assert get(s, "fctarget_lio_alua_tg_pt_gp_info", **bs, tg_pt_gp="ha_b", tg_pt_gp_id="5") == 1
+    assert get(s, "fctarget_lio_lun_alua_tg_pt_gp_info", **lun, **bs, tg_pt_gp="ha_b") == 1
+    assert get(s, "fctarget_lio_lun_alua_offline", **lun) == 1
+    assert get(s, "fctarget_lio_backstore_volatile_write_cache", **bs) == 1  # write_back=true
+    cfs = dump(guest, "configfs-alua.txt")
+    [state] = [v for k, v in cfs.items() if k.endswith("/alua0/alua/ha_b/alua_access_state")]
+    assert state == "2"
