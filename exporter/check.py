@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,9 +19,11 @@ from typing import Any
 from exporter.parsers.fc_host import target_mode_allowed
 from exporter.parsers.lio import normalize_wwn
 from exporter.paths import HostPaths
+from exporter.readers import kmsg_access
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import Backstore, ConfigfsSnapshot, ReadOptions
 from exporter.readers.fc_sysfs import FcStats, StatsCache, read_fc_sysfs
+from exporter.readers.fc_vports import read_fc_vports
 from exporter.readers.problems import Problem, Problems, ReadError
 from exporter.readers.procirq import read_interrupts
 from exporter.readers.sfp import explain_sfp
@@ -54,28 +55,6 @@ class _NoStats(StatsCache):
 
 def _errno(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, "error")
-
-
-def probe_kmsg(path: str) -> str | None:
-    """Open and read the kernel log for real (os.access says nothing about dmesg_restrict, which
-    the kernel checks at open); None when readable, else why not."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        hint = ""
-        if exc.errno in (errno.EPERM, errno.EACCES):
-            hint = " (needs CAP_SYSLOG while kernel.dmesg_restrict=1, or root)"
-        return f"{_errno(exc)}: {exc.strerror}{hint}"
-    try:
-        os.read(fd, 8192)
-    except BlockingIOError:
-        pass  # readable, nothing pending
-    except OSError as exc:
-        if exc.errno != errno.EPIPE:  # EPIPE: the oldest record was overwritten; still readable
-            return f"{_errno(exc)}: {exc.strerror}"
-    finally:
-        os.close(fd)
-    return None
 
 
 def _check_fc(paths: HostPaths, report: Report) -> None:
@@ -119,7 +98,7 @@ def _check_interrupts(paths: HostPaths, report: Report) -> None:
 
 
 def _check_kmsg(paths: HostPaths, report: Report) -> None:
-    why = probe_kmsg(paths.kmsg)
+    why = kmsg_access.probe(paths.kmsg)
     if why is None:
         report.source("kernel log", f"{paths.kmsg}: readable")
     else:
@@ -128,16 +107,11 @@ def _check_kmsg(paths: HostPaths, report: Report) -> None:
 
 
 def _check_vports(paths: HostPaths, report: Report) -> None:
-    base = paths.sys("class", "fc_vports")
-    try:
-        vports = sorted(e for e in os.listdir(base) if e.startswith("vport-"))
-    except FileNotFoundError:
-        vports = []
-    except OSError as exc:
-        report.source("NPIV vports", f"{base}: CANNOT READ: {_errno(exc)}: {exc.strerror}")
-        return
-    listed = f": {', '.join(vports)}" if vports else ""
-    report.source("NPIV vports", f"{len(vports)} in {base}{listed}")
+    problems = Problems("fc_vport")
+    vports = read_fc_vports(paths, problems)
+    listed = "".join(f", {v.name} ({v.state or 'state unknown'})" for v in vports)
+    report.source("NPIV vports", f"{len(vports)} in {paths.sys('class', 'fc_vports')}{listed}")
+    report.findings.extend(p.message for p in problems.items)
 
 
 def _check_web_config(path: str, report: Report) -> None:

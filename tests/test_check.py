@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from exporter.check import probe_kmsg
+from exporter.readers.kmsg_access import probe as probe_kmsg
 from tests.exporter_proc import run_exporter
 
 

@@ -82,7 +82,7 @@ def test_check_reports_problems(host: Path) -> None:
     explain_lio(str(host / "target"), findings=findings)
     assert (
         "LIO (the lio collector reports failure): cannot use scsi_lu/num_cmds: not an unsigned "
-        f"integer: b'garbage' ({st})"
+        f"64-bit integer: b'garbage' ({st})"
     ) in findings
 
 

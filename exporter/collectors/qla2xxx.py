@@ -35,10 +35,8 @@ class Qla2xxxOptions:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Qla2xxxOptions:
         return cls(
-            fw_resource=bool(getattr(args, "qla2xxx_fw_resource", cls.fw_resource)),
-            fw_resource_min_interval=float(
-                getattr(args, "qla2xxx_fw_resource_min_interval", cls.fw_resource_min_interval)
-            ),
+            fw_resource=bool(args.qla2xxx_fw_resource),
+            fw_resource_min_interval=float(args.qla2xxx_fw_resource_min_interval),
         )
 
 
