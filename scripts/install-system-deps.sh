@@ -28,6 +28,11 @@ command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
 # depmod and modprobe for the guest's module tree; setpriv drops privileges in the guest.
 command -v depmod >/dev/null 2>&1 || need+=(kmod)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+# The scsi_latency collector's proof in the guest: bpftrace runs its program, bpftool lists
+# what is attached, sg3-utils sends the raw CDBs (sg_raw) and reservations (sg_persist).
+command -v bpftrace >/dev/null 2>&1 || need+=(bpftrace)
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+command -v sg_raw >/dev/null 2>&1 || need+=(sg3-utils)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

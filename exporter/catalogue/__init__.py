@@ -37,6 +37,7 @@ def load_all() -> dict[str, Metric]:
         kmsg,
         lio,
         scrape,
+        scsi_latency,
     )
 
     return CATALOGUE

@@ -1,5 +1,5 @@
 """Importing this package registers every collector (one module each)."""
 
-from exporter.collectors import fc_host, hba, interrupts, kmsg, lio
+from exporter.collectors import fc_host, hba, interrupts, kmsg, lio, scsi_latency
 
-__all__ = ["fc_host", "hba", "interrupts", "kmsg", "lio"]
+__all__ = ["fc_host", "hba", "interrupts", "kmsg", "lio", "scsi_latency"]
