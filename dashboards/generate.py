@@ -30,6 +30,7 @@ from dashboards.panels import DS
 from dashboards.rows_host import Panels, fleet, overview
 from dashboards.rows_lio import exporter_health, sessions_and_backstores, target_io
 from dashboards.rows_ports import fc_ports, interrupts
+from dashboards.rows_scsi import scsi
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
 SCHEMA_VERSION = 39  # Grafana 10.4; the SDK's model would say 36
@@ -41,6 +42,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Target I/O (LIO)", target_io),
     ("Sessions and backstores", sessions_and_backstores),
     ("Exporter health", exporter_health),
+    ("SCSI latency and status (scsi_latency collector)", scsi),
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.
 PANEL_PLUGINS = {

@@ -20,7 +20,7 @@ from exporter.paths import HostPaths
 from exporter.readers.configfs import read_configfs
 from exporter.readers.configfs_model import ConfigfsSnapshot, ReadOptions
 from exporter.readers.problems import Problem, Problems, ReadError
-from exporter.readers.scsi_latency import requirement_problem
+from exporter.readers.scsi_latency import DEFAULT_OBJECT, requirement_problem
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
 _RTSLIB_FABRIC = {"fc": "tcm_fc"}
@@ -46,13 +46,13 @@ def explain(paths: HostPaths, collectors: list[str]) -> str:
         lines.append(f"{label:13} {path}: {_state(path)}")
     if "lio" in collectors:
         lines.extend(explain_lio(paths.target(), paths.sysfs))
-    lines.append(explain_scsi_latency(paths, "bpftrace", "scsi_latency" in collectors))
+    lines.append(explain_scsi_latency(paths, DEFAULT_OBJECT, "scsi_latency" in collectors))
     return "\n".join(lines) + "\n"
 
 
-def explain_scsi_latency(paths: HostPaths, bpftrace: str, enabled: bool) -> str:
+def explain_scsi_latency(paths: HostPaths, object_path: str, enabled: bool) -> str:
     """Whether the scsi_latency collector could attach here, and if not, why."""
-    missing = requirement_problem(paths, bpftrace)
+    missing = requirement_problem(paths, object_path)
     state = "could run here" if missing is None else f"cannot run here: {missing[1]}"
     return f"scsi_latency  ({'enabled' if enabled else 'not enabled'}) {state}"
 

@@ -35,7 +35,8 @@ struct config_group {
 } __attribute__((preserve_access_index));
 
 struct target_core_fabric_ops {
-	const char *fabric_name;
+	const char *fabric_alias; /* the configfs directory name when set ("iscsi") */
+	const char *fabric_name;  /* otherwise this ("loopback", "qla2xxx"; "iSCSI") */
 } __attribute__((preserve_access_index));
 
 struct se_wwn {
@@ -46,6 +47,10 @@ struct se_portal_group {
 	const struct target_core_fabric_ops *se_tpg_tfo;
 	struct se_wwn *se_tpg_wwn;
 	struct config_group tpg_group;
+} __attribute__((preserve_access_index));
+
+struct se_lun {
+	u64 unpacked_lun;
 } __attribute__((preserve_access_index));
 
 struct se_node_acl {
@@ -59,14 +64,15 @@ struct se_session {
 
 struct se_cmd {
 	u8 scsi_status;
-	u64 orig_fe_lun;
 	void *sense_buffer;
+	struct se_lun *se_lun;
 	struct se_session *se_sess;
 	unsigned char *t_task_cdb;
 } __attribute__((preserve_access_index));
 
 /* --- maps (layouts mirrored in exporter/parsers/scsi_latency.py) --- */
 #define NSLOTS 64 /* slot k: ns in (2^(k-1), 2^k]; slot 0: ns <= 1 */
+#define NO_LUN (~0ULL)
 #define NAME_LEN 32
 #define WWN_LEN 224
 
@@ -79,8 +85,8 @@ struct start {
 struct lat_key {
 	u64 tpg;
 	u64 acl;
-	u64 lun;
-	u64 op; /* 0 other, 1 read, 2 write */
+	u64 lun; /* se_lun->unpacked_lun (configfs lun_N); NO_LUN before a LUN was resolved */
+	u64 op;  /* 0 other, 1 read, 2 write */
 };
 
 struct lat_val {
@@ -182,8 +188,11 @@ static __always_inline void remember_names(u64 tpgp, u64 aclp)
 		struct tpg_names *n = get_or_init(&tpgs, &tpgp, &zero_names);
 
 		if (n) {
-			bpf_probe_read_kernel_str(n->fabric, sizeof(n->fabric),
-						  BPF_CORE_READ(tpg, se_tpg_tfo, fabric_name));
+			const char *fabric = BPF_CORE_READ(tpg, se_tpg_tfo, fabric_alias);
+
+			if (!fabric)
+				fabric = BPF_CORE_READ(tpg, se_tpg_tfo, fabric_name);
+			bpf_probe_read_kernel_str(n->fabric, sizeof(n->fabric), fabric);
 			bpf_probe_read_kernel_str(n->wwn, sizeof(n->wwn),
 						  BPF_CORE_READ(tpg, se_tpg_wwn, wwn_group.cg_item.ci_name));
 			bpf_probe_read_kernel_str(n->tpgt, sizeof(n->tpgt),
@@ -216,13 +225,18 @@ int BPF_PROG(scsi_start, struct se_cmd *cmd)
 		.acl = (u64)BPF_CORE_READ(sess, se_node_acl),
 	};
 	struct nexus_val *nv;
+	struct start *old;
 
 	remember_names(s.tpg, s.acl);
+	old = bpf_map_lookup_elem(&starts, &key);
+	if (old) { /* its command ended without a traced status: charged to its own nexus */
+		nv = nexus_of(old->tpg, old->acl);
+		if (nv)
+			__sync_fetch_and_add(&nv->lost, 1);
+	}
 	nv = nexus_of(s.tpg, s.acl);
 	if (!nv)
 		return 0;
-	if (bpf_map_lookup_elem(&starts, &key))
-		__sync_fetch_and_add(&nv->lost, 1);
 	if (bpf_map_update_elem(&starts, &key, &s, BPF_ANY) == 0)
 		__sync_fetch_and_add(&nv->started, 1);
 	else
@@ -265,7 +279,9 @@ int BPF_PROG(scsi_complete, struct se_cmd *cmd)
 	u64 now = bpf_ktime_get_ns(), key = (u64)cmd;
 	struct se_session *sess = BPF_CORE_READ(cmd, se_sess);
 	u64 tpg = (u64)BPF_CORE_READ(sess, se_tpg), acl = (u64)BPF_CORE_READ(sess, se_node_acl);
-	struct status_key sk = {.tpg = tpg, .acl = acl, .lun = BPF_CORE_READ(cmd, orig_fe_lun)};
+	struct se_lun *se_lun = BPF_CORE_READ(cmd, se_lun);
+	struct status_key sk = {.tpg = tpg, .acl = acl,
+				.lun = se_lun ? BPF_CORE_READ(se_lun, unpacked_lun) : NO_LUN};
 	struct lat_key lk = {.tpg = tpg, .acl = acl, .lun = sk.lun};
 	u8 code = BPF_CORE_READ(cmd, scsi_status), sense[3] = {};
 	struct nexus_val *nv = nexus_of(tpg, acl);

@@ -45,7 +45,7 @@ IN_FLIGHT = _d(
     gauge(
         "fctarget_scsi_commands_in_flight",
         "Commands received and not yet answered per nexus (started minus completed, evicted and "
-        "lost), as of the tracer's last dump.",
+        "lost), as of this scrape (entries of the in-kernel start map).",
         NEXUS,
         (START, COMPLETE),
     )
@@ -53,9 +53,10 @@ IN_FLIGHT = _d(
 UNTIMED = _d(
     counter(
         "fctarget_scsi_untimed_commands",
-        "Commands whose latency was not measured, by reason: evicted (still unanswered when the "
-        "bounded start ring came round), lost (a new command reused its address: it ended "
-        "without a traced status, e.g. aborted without TAS), dropped (the start map was full), "
+        "Commands whose latency was not measured, by reason: evicted (the oldest start dropped "
+        "from the bounded LRU start map, --collector.scsi_latency.max-in-flight), lost (a new "
+        "command reused its address: it ended without a traced status, e.g. aborted without "
+        "TAS), dropped (the start map was full), "
         "unmatched (completed without a recorded start: started before the tracer attached).",
         (*NEXUS, "reason"),
         (START, COMPLETE),
@@ -64,38 +65,19 @@ UNTIMED = _d(
 TRACER_UP = _d(
     gauge(
         "fctarget_scsi_tracer_up",
-        "1 while the eBPF tracer (bpftrace) is attached to both target tracepoints and printing "
-        "its maps; 0 when it could not start or exited (the log says why).",
+        "1 while the eBPF programs (libbpf CO-RE) are attached to both target tracepoints and "
+        "their maps are read; 0 when they could not be loaded (the log says why).",
         (),
         (START, COMPLETE),
-    )
-)
-TRACER_DUMP_AGE = _d(
-    gauge(
-        "fctarget_scsi_tracer_dump_age_seconds",
-        "Age of the map dump served: up to --collector.scsi_latency.interval while healthy.",
-        (),
-        (START, COMPLETE),
-        unit="seconds",
     )
 )
 TRACER_ATTACH = _d(
     gauge(
         "fctarget_scsi_tracer_attach_duration_seconds",
-        "Start-up cost: seconds from starting bpftrace to both programs attached (BTF parsing, "
-        "LLVM compilation, verification).",
+        "Start-up cost: seconds from opening the eBPF object to both programs attached (CO-RE "
+        "relocation against the kernel's BTF, verification).",
         (),
         (START, COMPLETE),
-        unit="seconds",
-    )
-)
-TRACER_CPU = _d(
-    counter(
-        "fctarget_scsi_tracer_cpu_seconds",
-        "User and system CPU time of the bpftrace process (/proc/PID/stat); the eBPF programs "
-        "themselves run in the I/O path and are not in it (kernel.bpf_stats_enabled shows them).",
-        (),
-        ("/proc/PID/stat",),
         unit="seconds",
     )
 )

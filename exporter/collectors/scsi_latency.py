@@ -1,9 +1,9 @@
 """How the target answers: per-LUN command latency, SCSI status counts and commands in flight,
-from the kernel's target tracepoints through an eBPF program run by bpftrace. Off by default.
+from the kernel's target tracepoints through a libbpf CO-RE eBPF program. Off by default.
 
-All I/O is in exporter/readers/scsi_latency.py (the bpftrace child and its output); the parsing
-is exporter/parsers/scsi_latency.py. Here: the options, start/stop of the tracer, and the
-mapping of the last dump to the families of exporter/catalogue/scsi_latency.py.
+All I/O is in exporter/readers/scsi_latency.py (loading the object, reading its maps); the
+parsing is exporter/parsers/scsi_latency.py. Here: the options, start/stop of the tracer, and
+the mapping of the maps to the families of exporter/catalogue/scsi_latency.py.
 """
 
 from __future__ import annotations
@@ -16,32 +16,38 @@ from exporter.collector import CollectorContext, Output, SnapshotCollector, regi
 from exporter.flagtypes import positive_seconds
 from exporter.parsers.scsi_latency import BOUNDS_SECONDS, UNTIMED_REASONS, resolve
 from exporter.readers.problems import Problems
-from exporter.readers.scsi_latency import Tracer, TracerConfig, TracerState
+from exporter.readers.scsi_latency import DEFAULT_OBJECT, Tracer, TracerConfig, TracerState
 
 OBJECT = "tracer"
 
 
 @dataclass(frozen=True)
 class ScsiLatencyOptions:
-    bpftrace: str = "bpftrace"
-    interval: float = 1.0  # seconds between the tracer's map dumps
+    object_path: str = ""  # empty: DEFAULT_OBJECT, next to the package
+    max_in_flight: int = 16384  # entries of the LRU start map
     initiator_label: bool = False
     retry: float = 60.0  # seconds between attempts to start the tracer
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ScsiLatencyOptions:
         return cls(
-            bpftrace=str(args.scsi_latency_bpftrace),
-            interval=float(args.scsi_latency_interval),
+            object_path=str(args.scsi_latency_object),
+            max_in_flight=int(args.scsi_latency_max_in_flight),
             initiator_label=bool(args.scsi_latency_initiator_label),
             retry=float(args.scsi_latency_retry),
         )
 
 
+def _entries(text: str) -> int:
+    n = int(text)
+    if not 64 <= n <= 1 << 22:
+        raise argparse.ArgumentTypeError(f"{text}: between 64 and {1 << 22}")
+    return n
+
+
 @dataclass(frozen=True)
 class ScsiLatencySnapshot:
     state: TracerState
-    now: float
 
 
 @register
@@ -49,7 +55,7 @@ class ScsiLatencyCollector(SnapshotCollector[ScsiLatencySnapshot]):
     name = "scsi_latency"
     description = (
         "per-LUN SCSI command latency, status and sense keys, commands in flight, from LIO's "
-        "target tracepoints with eBPF (bpftrace; needs root)"
+        "target tracepoints with eBPF (libbpf CO-RE; needs CAP_BPF+CAP_PERFMON or root)"
     )
     default_enabled = False
 
@@ -57,19 +63,20 @@ class ScsiLatencyCollector(SnapshotCollector[ScsiLatencySnapshot]):
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
         o = ScsiLatencyOptions
         group.add_argument(
-            "--collector.scsi_latency.bpftrace",
-            dest="scsi_latency_bpftrace",
-            default=o.bpftrace,
+            "--collector.scsi_latency.object",
+            dest="scsi_latency_object",
+            default=o.object_path,
             metavar="PATH",
-            help=f"the bpftrace binary (default {o.bpftrace})",
+            help="the compiled eBPF object (default: scsi_latency.bpf.o in the package's bpf/)",
         )
         group.add_argument(
-            "--collector.scsi_latency.interval",
-            dest="scsi_latency_interval",
-            type=positive_seconds,
-            default=o.interval,
-            metavar="SECONDS",
-            help=f"how often the tracer prints its in-kernel maps (default {o.interval:g})",
+            "--collector.scsi_latency.max-in-flight",
+            dest="scsi_latency_max_in_flight",
+            type=_entries,
+            default=o.max_in_flight,
+            metavar="N",
+            help="commands timed at once (LRU start map; the oldest are evicted and counted) "
+            f"(default {o.max_in_flight})",
         )
         group.add_argument(
             "--collector.scsi_latency.initiator-label",
@@ -84,13 +91,15 @@ class ScsiLatencyCollector(SnapshotCollector[ScsiLatencySnapshot]):
             type=positive_seconds,
             default=o.retry,
             metavar="SECONDS",
-            help=f"retry starting the tracer at most this often (default {o.retry:g})",
+            help=f"retry loading the eBPF programs at most this often (default {o.retry:g})",
         )
 
     def __init__(self, ctx: CollectorContext) -> None:
         super().__init__(ctx)
         self.options = ScsiLatencyOptions.from_args(ctx.args)
-        config = TracerConfig(bpftrace=self.options.bpftrace, interval=self.options.interval)
+        config = TracerConfig(
+            self.options.object_path or DEFAULT_OBJECT, self.options.max_in_flight
+        )
         self.tracer = Tracer(ctx.paths, config)
 
     async def start(self) -> None:
@@ -101,10 +110,10 @@ class ScsiLatencyCollector(SnapshotCollector[ScsiLatencySnapshot]):
 
     def read(self, problems: Problems) -> ScsiLatencySnapshot:
         self.tracer.ensure_running(self.options.retry)
-        state = self.tracer.state()
+        state = self.tracer.read()
         if state.error is not None:
             problems.add(OBJECT, state.error[0], state.error[1])
-        return ScsiLatencySnapshot(state, self.tracer.clock())
+        return ScsiLatencySnapshot(state)
 
     def emit(self, snapshot: ScsiLatencySnapshot, out: Output) -> None:
         emit_state(snapshot, self.options.initiator_label, out)
@@ -116,11 +125,8 @@ def emit_state(snapshot: ScsiLatencySnapshot, by_initiator: bool, out: Output) -
     out.family(C.TRACER_UP).add([], 1 if st.running else 0)
     if st.attach_seconds is not None:
         out.family(C.TRACER_ATTACH).add([], st.attach_seconds)
-    if st.cpu_seconds is not None:
-        out.family(C.TRACER_CPU).add([], st.cpu_seconds)
-    if not st.running or st.dump is None or st.dump_time is None:
-        return  # a dump from an exited tracer is not served: its counters restart with it
-    out.family(C.TRACER_DUMP_AGE).add([], max(0.0, snapshot.now - st.dump_time))
+    if not st.running or st.dump is None:
+        return
     snap = resolve(st.dump, by_initiator)
     hist = out.histogram(C.COMMAND_DURATION, BOUNDS_SECONDS)
     for lat in snap.latency:

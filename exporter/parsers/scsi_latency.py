@@ -1,11 +1,10 @@
-"""Pure parsers of the scsi_latency tracer's output: bpftrace 0.17 `-f json` records in, frozen
-snapshots out (no I/O; garbage raises ValueError only).
+"""Pure parser of the scsi_latency tracer's maps: the raw (key, value) bytes that
+exporter/readers/scsi_latency.py reads from the maps of exporter/bpf/scsi_latency.bpf.c, in;
+frozen snapshots out (no I/O; garbage raises ValueError only; linear in the entries).
 
-One dump is the records bpftrace prints between two `printf("end\\n")` markers of the program in
-exporter/readers/scsi_latency_bt.py: one `{"type": "map"|"hist", "data": {"@name": ...}}` line per
-map. Map keys are pointers and numbers only, printed as "a,b,c" (bpftrace joins a tuple key with
-commas and does not escape them), so they split unambiguously; names are map values (a JSON
-string: fabric, configfs names, initiator).
+The layouts below mirror the C structs (native byte order, 64-bit members, no padding). Keys
+are kernel pointers (se_portal_group, se_node_acl) and numbers, never strings; the names behind
+the pointers are separate maps (`tpgs`, `inis`).
 
 `resolve` turns a dump into labelled series: LUN latency histograms with cumulative buckets at
 `BOUNDS_NS`, completions by SCSI status and sense key, and per-nexus command accounting.
@@ -13,8 +12,8 @@ string: fabric, configfs names, initiator).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exporter.parsers.lio import normalize_wwn
@@ -58,11 +57,22 @@ SENSE_KEYS: tuple[str, ...] = (
     "completed",
 )
 OPS: tuple[str, ...] = ("other", "read", "write")  # the program's class numbers 0, 1, 2
-# Per-nexus counters of the program (see scsi_latency_bt.py), in this order.
-NEXUS_MAPS: tuple[str, ...] = ("started", "done", "evicted", "lost", "dropped", "unmatched")
+# Per-nexus counters (struct nexus_val, in this order), then in_flight (entries of `starts`).
+NEXUS_COUNTERS: tuple[str, ...] = ("started", "done", "lost", "dropped", "unmatched")
 UNTIMED_REASONS: tuple[str, ...] = ("evicted", "lost", "dropped", "unmatched")
-_MAPS = ("fab", "wwn", "tpgt", "ini", "lat", "latsum", "status", *NEXUS_MAPS)
-_U64 = (1 << 64) - 1
+NSLOTS = 64  # struct lat_val: slot k counts ns in (2^(k-1), 2^k], slot 0 ns <= 1
+NO_LUN = (1 << 64) - 1  # the command failed before its LUN was resolved: lun="none"
+NAME_LEN, WWN_LEN = 32, 224  # struct tpg_names, the inis value (TRANSPORT_IQN_LEN)
+MAPS: tuple[str, ...] = ("tpgs", "inis", "lat", "status", "nexus", "starts")
+_LAT_KEY = struct.Struct("=4Q")  # tpg, acl, lun, op
+_LAT_VAL = struct.Struct(f"={NSLOTS + 1}Q")  # slots, sum_ns
+_STATUS_KEY = struct.Struct("=4Q")  # tpg, acl, lun, status | sense_key << 8
+_NEXUS_KEY = struct.Struct("=2Q")  # tpg, acl
+_NEXUS_VAL = struct.Struct(f"={len(NEXUS_COUNTERS)}Q")
+_START_VAL = struct.Struct("=3Q")  # ns, tpg, acl
+_U64 = struct.Struct("=Q")
+
+Entries = Sequence[tuple[bytes, bytes]]
 
 
 def status_name(code: int) -> str:
@@ -70,123 +80,86 @@ def status_name(code: int) -> str:
 
 
 @dataclass(frozen=True)
-class HistRow:
-    """One bpftrace hist() bucket: values min..max (inclusive) seen `count` times."""
-
-    min: int
-    max: int
-    count: int
-
-
-@dataclass(frozen=True)
 class RawDump:
-    """One dump, as the kernel's maps held it (keys still pointers)."""
+    """One read of the maps (keys still pointers)."""
 
     tpg: Mapping[int, tuple[str, str, str]] = field(default_factory=dict)  # fabric, wwn, tpgt dir
     ini: Mapping[int, str] = field(default_factory=dict)
-    lat: Mapping[tuple[int, ...], tuple[HistRow, ...]] = field(default_factory=dict)
-    latsum: Mapping[tuple[int, ...], int] = field(default_factory=dict)
-    status: Mapping[tuple[int, ...], int] = field(default_factory=dict)
+    lat: Mapping[tuple[int, ...], tuple[int, ...]] = field(default_factory=dict)  # NSLOTS counts
+    latsum: Mapping[tuple[int, ...], int] = field(default_factory=dict)  # ns
+    status: Mapping[tuple[int, ...], int] = field(default_factory=dict)  # tpg,acl,lun,status,sk
     nexus: Mapping[str, Mapping[tuple[int, ...], int]] = field(default_factory=dict)
 
 
-def _uint(v: object, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _U64:
-        raise ValueError(f"{what}: not an unsigned 64-bit number: {v!r}")
-    return v
+def _unpack(st: struct.Struct, raw: bytes, what: str) -> tuple[int, ...]:
+    if len(raw) != st.size:
+        raise ValueError(f"{what}: {len(raw)} bytes, expected {st.size}")
+    return st.unpack(raw)
 
 
-def _key(text: str, arity: int) -> tuple[int, ...]:
-    parts = text.split(",")
-    if len(parts) != arity or not all(p.isdigit() and len(p) <= 20 for p in parts):
-        raise ValueError(f"map key {text[:80]!r}: expected {arity} decimal numbers")
-    return tuple(_uint(int(p), "key") for p in parts)
+def _cstr(raw: bytes, what: str) -> str:
+    text = raw.split(b"\0", 1)[0]
+    try:
+        return text.decode("ascii")
+    except UnicodeDecodeError:
+        raise ValueError(f"{what}: not ASCII: {text[:40]!r}") from None
 
 
-def _entries(value: object, name: str) -> dict[str, object]:
-    if not isinstance(value, dict):
-        raise ValueError(f"@{name}: expected an object, got {type(value).__name__}")
-    return value
+def _pointer_key(raw: bytes, what: str) -> int:
+    return _unpack(_U64, raw, what)[0]
 
 
-def _hist_rows(rows: object) -> tuple[HistRow, ...]:
-    if not isinstance(rows, list):
-        raise ValueError("hist: expected a list of buckets")
-    out = []
-    for r in rows:
-        if not isinstance(r, dict) or set(r) != {"min", "max", "count"}:
-            raise ValueError(f"hist bucket {r!r:.80}")
-        lo, hi, n = (_uint(r[k], "hist") for k in ("min", "max", "count"))
-        if hi < lo:
-            raise ValueError(f"hist bucket {lo}..{hi}")
-        out.append(HistRow(lo, hi, n))
-    return tuple(out)
-
-
-def _names(maps: Mapping[str, object], name: str) -> dict[int, str]:
+def _tpgs(entries: Entries) -> dict[int, tuple[str, str, str]]:
     out = {}
-    for k, v in _entries(maps.get(name, {}), name).items():
-        if not isinstance(v, str):
-            raise ValueError(f"@{name} value {v!r:.80}: expected a string")
-        out[_key(k, 1)[0]] = v
+    for k, v in entries:
+        if len(v) != 2 * NAME_LEN + WWN_LEN:
+            raise ValueError(f"tpgs value: {len(v)} bytes")
+        names = (v[:NAME_LEN], v[NAME_LEN : NAME_LEN + WWN_LEN], v[NAME_LEN + WWN_LEN :])
+        fab, wwn, tpgt = (_cstr(n, "tpgs") for n in names)
+        out[_pointer_key(k, "tpgs key")] = (fab, wwn, tpgt)
     return out
 
 
-def parse_dump(lines: Iterable[bytes | str]) -> RawDump:
-    """The records of one dump (the `end` marker excluded); unknown record types are skipped,
-    a malformed record or a known map with a malformed entry raises ValueError."""
-    maps: dict[str, object] = {}
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise ValueError(f"not a JSON record: {exc}") from None
-        if not isinstance(rec, dict):
-            raise ValueError("record is not an object")
-        if rec.get("type") not in ("map", "hist"):
-            continue
-        data = rec.get("data")
-        if not isinstance(data, dict):
-            raise ValueError("map record without data")
-        for name, value in data.items():
-            if isinstance(name, str) and name.startswith("@") and name[1:] in _MAPS:
-                maps[name[1:]] = value
-    return _build(maps)
+def parse_maps(maps: Mapping[str, Entries]) -> RawDump:
+    """The entries of each map of MAPS (a missing map counts as empty); ValueError on a key or
+    value of the wrong size or a name that is not ASCII."""
+    ini = {}
+    for k, v in maps.get("inis", ()):
+        if len(v) != WWN_LEN:
+            raise ValueError(f"inis value: {len(v)} bytes")
+        ini[_pointer_key(k, "inis key")] = _cstr(v, "inis")
+    lat, latsum = {}, {}
+    for k, v in maps.get("lat", ()):
+        key = _unpack(_LAT_KEY, k, "lat key")
+        val = _unpack(_LAT_VAL, v, "lat value")
+        lat[key], latsum[key] = val[:NSLOTS], val[NSLOTS]
+    status: dict[tuple[int, ...], int] = {}
+    for k, v in maps.get("status", ()):
+        tpg, acl, lun, code = _unpack(_STATUS_KEY, k, "status key")
+        status[(tpg, acl, lun, code & 0xFF, code >> 8 & 0xFF)] = _unpack(_U64, v, "status")[0]
+    nexus: dict[str, dict[tuple[int, ...], int]] = {m: {} for m in (*NEXUS_COUNTERS, "in_flight")}
+    for k, v in maps.get("nexus", ()):
+        key = _unpack(_NEXUS_KEY, k, "nexus key")
+        for name, n in zip(NEXUS_COUNTERS, _unpack(_NEXUS_VAL, v, "nexus value"), strict=True):
+            nexus[name][key] = n
+    flight = nexus["in_flight"]
+    for k, v in maps.get("starts", ()):
+        _pointer_key(k, "starts key")
+        _ns, tpg, acl = _unpack(_START_VAL, v, "starts value")
+        flight[(tpg, acl)] = flight.get((tpg, acl), 0) + 1
+    return RawDump(_tpgs(maps.get("tpgs", ())), ini, lat, latsum, status, nexus)
 
 
-def _build(maps: Mapping[str, object]) -> RawDump:
-    fab, wwn, tpgt, ini = (_names(maps, m) for m in ("fab", "wwn", "tpgt", "ini"))
-    tpg = {k: (f, wwn.get(k, ""), tpgt.get(k, "")) for k, f in fab.items()}
-    lat = {_key(k, 4): _hist_rows(v) for k, v in _entries(maps.get("lat", {}), "lat").items()}
-    latsum = {
-        _key(k, 4): _uint(v, "latsum") for k, v in _entries(maps.get("latsum", {}), "").items()
-    }
-    status = {
-        _key(k, 5): _uint(v, "status") for k, v in _entries(maps.get("status", {}), "").items()
-    }
-    nexus = {
-        m: {_key(k, 2): _uint(v, m) for k, v in _entries(maps.get(m, {}), m).items()}
-        for m in NEXUS_MAPS
-    }
-    return RawDump(tpg, ini, lat, latsum, status, nexus)
-
-
-def cumulative_buckets(rows: Sequence[HistRow]) -> tuple[int, ...]:
-    """Counts at each of BOUNDS_NS (cumulative), then the total (+Inf). `rows` are hist() of
-    ns - 1: a row whose max + 1 <= bound lies wholly at or under that bound."""
-    per_bound = [0] * (len(BOUNDS_NS) + 1)
-    for r in rows:
-        top = r.max + 1  # the largest ns in the row
-        i = 0
-        while i < len(BOUNDS_NS) and BOUNDS_NS[i] < top:
-            i += 1
-        per_bound[i] += r.count
-    out, running = [], 0
-    for n in per_bound:
-        running += n
+def cumulative_buckets(slots: Sequence[int]) -> tuple[int, ...]:
+    """Counts at each of BOUNDS_NS (cumulative), then the total (+Inf). Slot k holds ns in
+    (2^(k-1), 2^k]: it lies wholly at or under the bound 2^k."""
+    out, running, k = [], 0, 0
+    for bound_exp in range(MIN_EXP, MAX_EXP + 1):
+        while k <= bound_exp and k < len(slots):
+            running += slots[k]
+            k += 1
         out.append(running)
+    out.append(running + sum(slots[k:]))
     return tuple(out)
 
 
@@ -244,13 +217,13 @@ def resolve(raw: RawDump, by_initiator: bool) -> LatencySnapshot:
     """Labelled series from a dump; keys of unknown TPGs are dropped, series that differ only
     by initiator are summed when `by_initiator` is off."""
     lat: dict[tuple[Nexus, str, str], tuple[list[int], int]] = {}
-    for (tpg, acl, lun, op), rows in raw.lat.items():
+    for (tpg, acl, lun, op), slots in raw.lat.items():
         nx = _nexus(raw, tpg, acl, by_initiator)
         if nx is None:
             continue
-        lkey = (nx, str(lun), OPS[op] if op < len(OPS) else "other")
+        lkey = (nx, _lun(lun), OPS[op] if op < len(OPS) else "other")
         acc, total = lat.setdefault(lkey, ([0] * (len(BOUNDS_NS) + 1), 0))
-        for i, n in enumerate(cumulative_buckets(rows)):
+        for i, n in enumerate(cumulative_buckets(slots)):
             acc[i] += n
         lat[lkey] = (acc, total + raw.latsum.get((tpg, acl, lun, op), 0))
     comp: dict[tuple[Nexus, str, str, str], int] = {}
@@ -259,31 +232,37 @@ def resolve(raw: RawDump, by_initiator: bool) -> LatencySnapshot:
         if nx is None:
             continue
         sense = SENSE_KEYS[sk & 0xF] if code == CHECK_CONDITION else ""
-        key = (nx, str(lun), status_name(code), sense)
+        key = (nx, _lun(lun), status_name(code), sense)
         comp[key] = comp.get(key, 0) + n
     nexus: dict[Nexus, list[int]] = {}
-    for i, m in enumerate(NEXUS_MAPS):
+    for i, m in enumerate(_NEXUS_ORDER):
         for (tpg, acl), n in raw.nexus.get(m, {}).items():
             nx = _nexus(raw, tpg, acl, by_initiator)
             if nx is not None:
-                nexus.setdefault(nx, [0] * len(NEXUS_MAPS))[i] += n
+                nexus.setdefault(nx, [0] * len(_NEXUS_ORDER))[i] += n
     return LatencySnapshot(
         tuple(
             LunLatency(nx, lun, op, tuple(acc), total / 1e9)
             for (nx, lun, op), (acc, total) in sorted(lat.items(), key=_sort)
         ),
         tuple(Completions(*k, n) for k, n in sorted(comp.items(), key=_sort)),
-        tuple(
-            NexusCommands(nx, _in_flight(c), dict(zip(NEXUS_MAPS[2:], c[2:], strict=True)))
-            for nx, c in sorted(nexus.items(), key=_sort)
-        ),
+        tuple(NexusCommands(nx, c[5], _untimed(c)) for nx, c in sorted(nexus.items(), key=_sort)),
     )
 
 
-def _in_flight(c: Sequence[int]) -> int:
-    """started - done - evicted - lost (dropped starts were never counted as started)."""
-    started, done, evicted, lost = c[0], c[1], c[2], c[3]
-    return max(0, started - done - evicted - lost)
+def _lun(n: int) -> str:
+    return "none" if n == NO_LUN else str(n)
+
+
+_NEXUS_ORDER = (*NEXUS_COUNTERS, "in_flight")
+
+
+def _untimed(c: Sequence[int]) -> dict[str, int]:
+    """evicted = started - done - lost - in flight: starts the LRU map dropped to make room
+    (their commands are then unmatched or never completed)."""
+    started, done, lost, dropped, unmatched, in_flight = c
+    evicted = max(0, started - done - lost - in_flight)
+    return {"evicted": evicted, "lost": lost, "dropped": dropped, "unmatched": unmatched}
 
 
 def _sort(item: tuple[object, object]) -> str:
