@@ -168,6 +168,18 @@ def test_fc_names_are_normalised_like_the_lio_collector() -> None:
     assert n.in_flight == 1 and n.untimed["evicted"] == 0
 
 
+def test_a_command_without_a_resolved_lun_is_labelled_none() -> None:
+    m = maps()
+    m["status"] = [(q(TPG_LOOP, ACL_LOOP, p.NO_LUN, 0x502), q(1))]
+    (c,) = p.resolve(p.parse_maps(m), by_initiator=False).completions
+    assert (c.lun, c.status, c.sense_key, c.count) == (
+        "none",
+        "check_condition",
+        "illegal_request",
+        1,
+    )
+
+
 def test_keys_of_unknown_tpgs_are_dropped() -> None:
     m = maps()
     m["tpgs"] = m["tpgs"][:1]
