@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit kernel bench golden docs system-deps clean deb dist fuzz soak
+.PHONY: demo test lint typecheck unit kernel bench golden docs system-deps clean deb dist fuzz soak bpf
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -14,12 +14,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@
 
+## The scsi_latency collector's eBPF object (CO-RE: relocated by libbpf at load time, so one
+## build serves every kernel with BTF). Needs clang and libbpf-dev (make system-deps).
+BPF_OBJ   := exporter/bpf/scsi_latency.bpf.o
+MULTIARCH ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo $$(uname -m)-linux-gnu)
+bpf: $(BPF_OBJ)
+$(BPF_OBJ): exporter/bpf/scsi_latency.bpf.c
+	clang -target bpf -O2 -g -Wall -Werror -I/usr/include/$(MULTIARCH) -c $< -o $@
+
 ## Run the exporter on the built-in simulated FC target host (Ctrl-C to stop).
 demo: $(STAMP)
 	$(VENV)/bin/fctarget-exporter --demo --web.listen-address=127.0.0.1:19181
 
 ## Everything: install what the tests need, then lint, type-check and run the whole suite.
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps bpf
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -38,7 +46,7 @@ unit: $(STAMP)
 	$(PY) -m pytest -q -m 'not kernel'
 
 ## The real-kernel stage alone: Debian's 6.1 kernel in QEMU, LIO configured by targetcli.
-kernel: $(STAMP) system-deps
+kernel: $(STAMP) system-deps bpf
 	$(PY) -m pytest -q -m kernel tests/kernel
 
 ## Rewrite the golden exposition files (tests/golden/*.prom) after an intended output change.
@@ -69,11 +77,11 @@ soak: $(STAMP)
 	$(PY) scripts/soak.py --minutes $(MINUTES)
 
 ## Debian package (dist/fctarget-exporter_<version>-1_<arch>.deb): venv in /opt, systemd unit.
-deb: system-deps
+deb: system-deps bpf
 	packaging/debian/build-deb.sh dist
 
 ## Wheel and sdist in dist/ (include the dashboards and rules).
-dist: $(STAMP)
+dist: $(STAMP) bpf
 	$(PY) -m build --outdir dist .
 
 clean:

@@ -33,6 +33,7 @@ from dashboards.rows_lio_risks import alua_and_risks
 from dashboards.rows_optics import optics
 from dashboards.rows_ports import fc_ports, interrupts
 from dashboards.rows_qla2xxx import target_engine
+from dashboards.rows_scsi import scsi
 
 OUTPUT = Path(__file__).resolve().parent / "fctarget.json"
 # The rules' runbook_url says docs/alerts.md too: set $runbooks to where that page is served.
@@ -49,6 +50,7 @@ ROWS: tuple[tuple[str, Callable[[], Panels]], ...] = (
     ("Target engine (qla2xxx, opt-in)", target_engine),
     ("ALUA and backstore risks", alua_and_risks),
     ("Exporter health", exporter_health),
+    ("SCSI latency and status (scsi_latency collector)", scsi),
 )
 # Grafana's names of the panel plugins the dashboard may use, for `__requires`.
 PANEL_PLUGINS = {

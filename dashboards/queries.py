@@ -319,3 +319,21 @@ BACKSTORE_ABORTS = (
 BACKSTORE_ABORTS_NO_TASK = (
     f"sum by (backstore) ({increase('fctarget_lio_backstore_aborts_no_task_total', HOST)})"
 )
+# SCSI command latency and status (scsi_latency collector, off by default; dashboards/rows_scsi.py).
+# Its LUNs are (fabric, target, tpgt, lun); the $lun variable narrows them.
+SCSI = f'{HOST}, lun=~"$lun"'
+SCSI_LATENCY_BUCKETS = (
+    f"sum by (le) ({rate('fctarget_scsi_command_duration_seconds_bucket', SCSI)})"
+)
+SCSI_P99 = (
+    "histogram_quantile(0.99, sum by (fabric, target, lun, le) "
+    f"({rate('fctarget_scsi_command_duration_seconds_bucket', SCSI)}))"
+)
+SCSI_NOT_GOOD = f'{SCSI}, status!="good"'
+SCSI_STATUS = (
+    "sum by (fabric, target, lun, status, sense_key) "
+    f"({rate('fctarget_scsi_completions_total', SCSI_NOT_GOOD)})"
+)
+SCSI_IN_FLIGHT = f"sum by (fabric, target) (fctarget_scsi_commands_in_flight{{{HOST}}})"
+SCSI_UNTIMED = f"sum by (reason) ({rate('fctarget_scsi_untimed_commands_total', HOST)})"
+SCSI_TRACER_UP = f"fctarget_scsi_tracer_up{{{HOST}}}"

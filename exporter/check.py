@@ -26,6 +26,7 @@ from exporter.readers.fc_sysfs import FcStats, StatsCache, read_fc_sysfs
 from exporter.readers.fc_vports import read_fc_vports
 from exporter.readers.problems import Problem, Problems, ReadError
 from exporter.readers.procirq import read_interrupts
+from exporter.readers.scsi_latency import DEFAULT_OBJECT, requirement_problem
 from exporter.readers.sfp import explain_sfp
 
 # configfs fabric directory -> rtslib-fb fabric module name, where they differ.
@@ -114,6 +115,13 @@ def _check_vports(paths: HostPaths, report: Report) -> None:
     report.findings.extend(p.message for p in problems.items)
 
 
+def explain_scsi_latency(paths: HostPaths, enabled: bool) -> str:
+    """Whether the scsi_latency collector could attach here, and if not, why."""
+    missing = requirement_problem(paths, DEFAULT_OBJECT)
+    state = "could run here" if missing is None else f"cannot run here: {missing[1]}"
+    return f"({'enabled' if enabled else 'not enabled'}) {state}"
+
+
 def _check_web_config(path: str, report: Report) -> None:
     from exporter.webconfig import WebConfigError, load_web_config
 
@@ -161,6 +169,7 @@ def explain(paths: HostPaths, collectors: list[str], web_config_file: str = "") 
         from exporter.check_qla2xxx import explain_qla2xxx
 
         report.lines.extend(f"  {line}" for line in explain_qla2xxx(paths))
+    report.source("scsi_latency", explain_scsi_latency(paths, "scsi_latency" in collectors))
     if web_config_file:
         _check_web_config(web_config_file, report)
     lio_lines, snap = explain_lio(paths.target(), paths.sysfs, report.findings)

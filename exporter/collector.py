@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from exporter.catalogue import spec
 from exporter.logsetup import RateLimitedLog
@@ -65,6 +70,39 @@ class Family:
         return metric
 
 
+class HistogramFamily(Family):
+    """A classic histogram family: per series the cumulative bucket counts at fixed `le`
+    bounds (+Inf last) and the sum. The encoder renders it through prometheus_client's own
+    histogram encoding (exporter/encode.py)."""
+
+    __slots__ = ("bounds", "series")
+
+    def __init__(
+        self, name: str, documentation: str, labelnames: Sequence[str], bounds: Sequence[float]
+    ) -> None:
+        super().__init__(name, documentation, "histogram", labelnames)
+        self.bounds = tuple(bounds)  # finite upper bounds, ascending; +Inf is implied
+        self.series: dict[tuple[str, ...], tuple[tuple[float, ...], float]] = {}
+
+    def observe(
+        self, labelvalues: Sequence[str], cumulative: Sequence[float], total: float
+    ) -> None:
+        """`cumulative`: one count per bound, then the +Inf count (= the series' count)."""
+        key = tuple(labelvalues)
+        if len(key) != len(self.labelnames):
+            raise ValueError(f"{self.name}: {len(key)} label values for {self.labelnames}")
+        if len(cumulative) != len(self.bounds) + 1:
+            raise ValueError(f"{self.name}: {len(cumulative)} buckets for {len(self.bounds)}+1")
+        self.series.setdefault(key, (tuple(float(c) for c in cumulative), float(total)))
+
+    def to_metric(self) -> Metric:
+        metric = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        les = [*(repr(float(b)) for b in self.bounds), "+Inf"]
+        for key, (cumulative, total) in self.series.items():
+            metric.add_metric(list(key), list(zip(les, cumulative, strict=True)), total)
+        return metric
+
+
 @dataclass
 class Output:
     """What one collector produced in one scrape."""
@@ -85,6 +123,19 @@ class Output:
         if metric.collector != self.collector:
             raise ValueError(f"{metric.name} is served by {metric.collector}, not {self.collector}")
         return self._family(metric.name, metric.help, metric.labels, metric.prom_type)
+
+    def histogram(self, metric: spec.Metric, bounds: Sequence[float]) -> HistogramFamily:
+        """The histogram family declared by `metric`, with these finite `le` bounds."""
+        if metric.collector != self.collector or metric.kind != "histogram":
+            raise ValueError(f"{metric.name} is not a histogram served by {self.collector}")
+        fam = self.families.get(metric.name)
+        if fam is None:
+            fam = self.families[metric.name] = HistogramFamily(
+                metric.name, metric.help, metric.labels, bounds
+            )
+        if not isinstance(fam, HistogramFamily):
+            raise ValueError(f"{metric.name} was created as a {fam.kind}")
+        return fam
 
     def report(self, problems: Problems) -> None:
         """Every partial failure a reader met: logged once per key, the collector fails."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from prometheus_client.core import Metric
 
-from exporter.collector import Family
+from exporter.collector import Family, HistogramFamily
 
 Exposable = Family | Metric
 
@@ -91,7 +91,10 @@ class Encoder:
         out: list[str] = []
         generic: list[Metric] = []
         for item in items:
-            if isinstance(item, Family):
+            if isinstance(item, HistogramFamily):
+                # few series, and bucket lines are prometheus_client's business: its encoder
+                generic.append(item.to_metric())
+            elif isinstance(item, Family):
                 self._family_lines(item, out, openmetrics)
             else:
                 generic.append(item)

@@ -30,6 +30,15 @@ command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
 # depmod and modprobe for the guest's module tree; setpriv drops privileges in the guest.
 command -v depmod >/dev/null 2>&1 || need+=(kmod)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+# The scsi_latency collector's proof in the guest: bpftool lists what is attached and reads
+# the programs' run time, sg3-utils sends the raw CDBs (sg_raw) and reservations (sg_persist).
+command -v bpftool >/dev/null 2>&1 || need+=(bpftool)
+command -v sg_raw >/dev/null 2>&1 || need+=(sg3-utils)
+# `make bpf` compiles exporter/bpf/scsi_latency.bpf.c; the exporter loads it with libbpf1.
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v llvm-strip >/dev/null 2>&1 || need+=(llvm)
+[ -f /usr/include/bpf/bpf_helpers.h ] || need+=(libbpf-dev)
+dpkg-query -W -f='${Status}' libbpf1 2>/dev/null | grep -q 'ok installed' || need+=(libbpf1)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

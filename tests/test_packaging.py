@@ -248,6 +248,7 @@ def test_deb_builds_installs_runs_and_purges(tmp_path: Path) -> None:
     ).stdout.strip()
     assert f"python3 (>= {py})" in info
     contents = run(["dpkg-deb", "--contents", str(deb)]).stdout
+    assert "/exporter/bpf/scsi_latency.bpf.o" in contents  # compiled by build-deb.sh (make bpf)
     for pattern, sub in (("*.json", "dashboards"), ("rules/*.yml", "rules")):
         for p in (REPO / "dashboards").glob(pattern):
             assert f"./usr/share/fctarget-exporter/{sub}/{p.name}" in contents

@@ -40,6 +40,7 @@ def load_all() -> dict[str, Metric]:
         lio_alua,
         qla2xxx,
         scrape,
+        scsi_latency,
         sfp,
     )
 

@@ -31,6 +31,7 @@ thinks in, and it names the collector that serves the family:
 | `fctarget_irq_` | interrupts | the HBA's MSI-X vectors and the CPUs that serve them |
 | `fctarget_kmsg_` | kmsg | qla2xxx events in the kernel log, and the log follower itself |
 | `fctarget_lio_` | lio | LIO target objects: TPGs, LUNs, ACLs, sessions, backstores |
+| `fctarget_scsi_` | scsi_latency | the SCSI commands LIO answers: latency, status, in flight (eBPF) |
 | `fctarget_scrape_`, `fctarget_exporter_` | (always) | the exporter itself |
 
 - Units are base units and end the name: `_seconds`, `_bytes`, `_bytes_per_second`, `_celsius`,
@@ -54,6 +55,8 @@ thinks in, and it names the collector that serves the family:
 | `initiator` | initiator name of an ACL or session, FC WWPNs normalised like `wwpn` |
 | `backstore` | LIO device name (`target/core/<core_hba>/<backstore>`); `backstore_type` its kind |
 | `tg_pt_gp` | ALUA target port group of a backstore (`target/core/<core_hba>/<backstore>/alua/<tg_pt_gp>`) |
+| `op` | `read`, `write` or `other` (by the CDB's opcode) |
+| `status`, `sense_key` | SCSI status sent (`good`, `check_condition`, ...) and, for `check_condition`, the sense key |
 | `irq`, `vector` | Linux IRQ number and the qla2xxx vector role (`default`, `rsp_q`, `atio_q`, `qpair<N>`) |
 | `cpu`, `numa_node` | decimal CPU and NUMA node numbers (`-1` unknown) |
 """

@@ -9,6 +9,7 @@ subsystem is the one the operator thinks in and names the collector that serves 
 `fc_host` (FC port: transport and qla2xxx sysfs), `fc_vport` (NPIV vports), `sfp` (the
 port's optical module), `hba` (the HBA's PCI function), `irq` (the HBA's MSI-X vectors), `kmsg`
 (the kernel log), `lio` (LIO target objects), `qla2xxx` (the qla2xxx target engine, from debugfs),
+`scsi` (the SCSI commands LIO answers, from its tracepoints; collector scsi_latency),
 `scrape`/`exporter` (the exporter itself).
 """
 
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["counter", "gauge", "info"]
+Kind = Literal["counter", "gauge", "info", "histogram"]
 
 # Base units as node_exporter and the Prometheus naming guide spell them; a family whose unit is
 # set must end in it (before _total).
@@ -43,6 +44,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
     "kmsg": ("fctarget_kmsg_",),
     "lio": ("fctarget_lio_",),
     "qla2xxx": ("fctarget_qla2xxx_",),
+    "scsi_latency": ("fctarget_scsi_",),
     "scrape": ("fctarget_scrape_", "fctarget_exporter_"),
     "sfp": ("fctarget_sfp_",),
 }
@@ -71,7 +73,7 @@ class Metric:
 
     @property
     def prom_type(self) -> str:
-        return "counter" if self.kind == "counter" else "gauge"
+        return self.kind if self.kind in ("counter", "histogram") else "gauge"
 
     def check(self) -> None:
         """Raise ValueError when the declaration breaks the naming rule."""
@@ -93,6 +95,8 @@ class Metric:
             problems.append("labels must be unique snake_case names")
         if not self.help or not self.help.endswith("."):
             problems.append("help is one or more sentences ending in a full stop")
+        if self.kind == "histogram" and "le" in self.labels:
+            problems.append("a histogram's le label is the exposition's, not a declared one")
         if not self.sources:
             problems.append("sources: name the kernel file(s) it comes from")
         if problems:
@@ -110,6 +114,13 @@ def gauge(
     name: str, help: str, labels: tuple[str, ...], sources: tuple[str, ...], *, unit: str = ""
 ) -> Metric:
     return Metric(name, "gauge", help, labels, sources, "", unit)
+
+
+def histogram(
+    name: str, help: str, labels: tuple[str, ...], sources: tuple[str, ...], *, unit: str
+) -> Metric:
+    """A classic histogram (cumulative `_bucket{le}`, `_sum`, `_count`)."""
+    return Metric(name, "histogram", help, labels, sources, "", unit)
 
 
 def info(name: str, help: str, labels: tuple[str, ...], sources: tuple[str, ...]) -> Metric:

@@ -1,5 +1,25 @@
 """Importing this package registers every collector (one module each)."""
 
-from exporter.collectors import fc_host, fc_vport, hba, interrupts, kmsg, lio, qla2xxx, sfp
+from exporter.collectors import (
+    fc_host,
+    fc_vport,
+    hba,
+    interrupts,
+    kmsg,
+    lio,
+    qla2xxx,
+    scsi_latency,
+    sfp,
+)
 
-__all__ = ["fc_host", "fc_vport", "hba", "interrupts", "kmsg", "lio", "qla2xxx", "sfp"]
+__all__ = [
+    "fc_host",
+    "fc_vport",
+    "hba",
+    "interrupts",
+    "kmsg",
+    "lio",
+    "qla2xxx",
+    "scsi_latency",
+    "sfp",
+]

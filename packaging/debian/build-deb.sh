@@ -55,6 +55,8 @@ if [ ! -f "$WHEELS/.complete" ]; then
   "${PIP[@]}" wheel --wheel-dir "$WHEELS" -r "$WORK/requirements.txt"
   touch "$WHEELS/.complete"
 fi
+# the scsi_latency collector's eBPF object goes into the wheel (package data)
+make -C "$REPO" --no-print-directory bpf
 "${PIP[@]}" wheel --no-deps --wheel-dir "$WORK/wheel" "$REPO"
 "${PIP[@]}" install --no-index --find-links "$WHEELS" "$WORK"/wheel/*.whl
 "${PIP[@]}" uninstall --yes pip setuptools >/dev/null 2>&1 || "${PIP[@]}" uninstall --yes pip

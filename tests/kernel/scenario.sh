@@ -83,6 +83,13 @@ done
 # One small read per disk consumes pending Unit Attentions, so the I/O deltas below are exact.
 for d in $LDISK0 $LDISK1 $IDISK; do dd if=$d of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null; done
 
+# The scsi_latency collector (eBPF, root) starts now: its Python start-up under TCG overlaps
+# the steps below; its checks come after the unprivileged runs (which compare their counters
+# with root's "after I/O" and so must see no I/O in between).
+LT0=$(up)
+$EXP --collector.disable-defaults --collector.scsi_latency --collector.scsi_latency.initiator-label     --web.listen-address=127.0.0.1:19182 > $O/lat-http.out 2> $O/lat-http.err &
+LPID=$!
+
 step "before I/O: exporter --once and configfs dump"
 $ONCE > $O/once-before.prom 2> $O/once-before.err; echo $? > $O/once-before.rc
 dump configfs-before.txt
@@ -113,6 +120,82 @@ echo $? > $O/nobody-restricted.rc
 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+syslog \
     --ambient-caps=+syslog $ONCE > $O/nobody-syslog.prom 2> $O/nobody-syslog.err
 echo $? > $O/nobody-syslog.rc
+
+step "scsi_latency: eBPF collector as root"
+lscrape() {   # $1: output name; waits (one process, <= 60 s) until the tracer is up
+    /usr/bin/python3 - "$1" <<'PY'
+import sys, time, urllib.request
+for _ in range(240):
+    try:
+        body = urllib.request.urlopen("http://127.0.0.1:19182/metrics", timeout=60).read()
+    except OSError:
+        body = b""
+    if b"\nfctarget_scsi_tracer_up 1" in body:
+        break
+    time.sleep(0.25)
+open(f"/xchg/out/{sys.argv[1]}", "wb").write(body)
+PY
+}
+lscrape lat-0.prom
+echo "$LT0 $(up)" > $O/lat-startup.txt
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+# window 1: known dd I/O on every LUN, configfs counters and the histograms around it
+dump configfs-lat-1.txt
+lscrape lat-1.prom
+echo "$(up)" > $O/lat-io.txt
+ddio $LDISK0 8 8
+ddio $LDISK1 4 4
+ddio $IDISK 8 8
+echo "$(up)" >> $O/lat-io.txt
+lscrape lat-2.prom
+dump configfs-lat-2.txt
+bpftool -j prog show > $O/lat-progs-stats.json 2>&1
+echo 0 > /proc/sys/kernel/bpf_stats_enabled
+# window 2: a READ(10) past the end of loopback LUN 0 (64 MiB): CHECK CONDITION, ILLEGAL REQUEST
+sg_raw -r 512 $LDISK0 28 00 ff ff ff 00 00 00 01 00 > $O/lat-sgraw.txt 2>&1
+echo $? > $O/lat-sgraw.rc
+# A second initiator on disk0: another loopback target (its own I_T nexus) with a LUN on it,
+# made in configfs directly (targetcli's start-up costs seconds under TCG).
+L2=/sys/kernel/config/target/loopback/naa.50014050000000b2/tpgt_1
+ls /sys/block > /tmp/disks-before
+# (tcm_loop scans a LUN when it is linked: the I_T nexus must exist first)
+mkdir -p $L2 && echo naa.50014050000000c3 > $L2/nexus && mkdir $L2/lun/lun_0 \
+    && ln -s $(ls -d /sys/kernel/config/target/core/fileio_*/disk0) $L2/lun/lun_0/lat0 \
+    || fail "second loopback"
+LDISK2=
+i=0
+while [ -z "$LDISK2" ] && [ $i -lt 200 ]; do   # the disk that was not there before, <= 20 s
+    LDISK2=$(ls /sys/block | grep '^sd' | grep -vxF -f /tmp/disks-before | head -1)
+    [ -z "$LDISK2" ] && sleep 0.1; i=$((i+1))
+done
+[ -n "$LDISK2" ] || fail "no disk behind the second loopback target"
+LDISK2=/dev/$LDISK2
+echo "LDISK2=$LDISK2" >> $O/steps.log
+dd if=$LDISK2 of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null   # pending Unit Attentions
+# Initiator 1 (the first loopback nexus) registers and holds WRITE EXCLUSIVE; initiator 2
+# writes one block. LIO rewrites its APTPL file on every registration: it needs db_root/pr.
+mkdir -p "$(cat /sys/kernel/config/target/dbroot)/pr"
+sg_persist --out --register --param-sark=0x1 $LDISK0 > $O/lat-pr.txt 2>&1 || fail "PR register"
+sg_persist --out --reserve --param-rk=0x1 --prout-type=1 $LDISK0 >> $O/lat-pr.txt 2>&1 \
+    || fail "PR reserve"
+sg_raw -s 512 -i /tmp/pattern $LDISK2 2a 00 00 00 00 00 00 00 01 00 > $O/lat-conflict.txt 2>&1
+echo $? > $O/lat-conflict.rc
+sg_persist --out --clear --param-rk=0x1 $LDISK0 >> $O/lat-pr.txt 2>&1 || fail "PR clear"
+lscrape lat-3.prom
+for m in tpgs inis lat status nexus starts; do
+    bpftool -j map dump name $m > $O/lat-map-$m.json 2>&1
+done
+bpftool prog list > $O/lat-progs-before-term.txt 2>&1
+kill -TERM $LPID; wait $LPID; echo $? > $O/lat-http.rc
+bpftool prog list > $O/lat-progs-after-term.txt 2>&1
+rm $L2/lun/lun_0/lat0 && rmdir $L2/lun/lun_0 && echo NULL > $L2/nexus && rmdir $L2 \
+    && rmdir ${L2%/tpgt_1} || fail "remove the second loopback target"
+step "scsi_latency: as uid 65534"
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    $EXP --once --collector.disable-defaults --collector.scsi_latency \
+    > $O/lat-nobody.prom 2> $O/lat-nobody.err
+echo $? > $O/lat-nobody.rc
+echo "$(up)" > $O/lat-end.txt
 
 step "HTTP exporter"
 echo on > /proc/sys/kernel/printk_devkmsg   # no rate limit on writes from user space
