@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.kernel.lab import HERE, GuestRun, run_in_guest
@@ -655,6 +659,48 @@ def test_alua_standby_group_and_offline_port(guest: GuestRun) -> None:
     cfs = dump(guest, "configfs-alua.txt")
     [state] = [v for k, v in cfs.items() if k.endswith("/alua0/alua/ha_b/alua_access_state")]
     assert state == "2"
+
+
+def test_alua_alert_expression_selects_the_standby_group(guest: GuestRun, tmp_path: Path) -> None:
+    """FCTargetALUANoActivePath's expression, evaluated by promtool on the guest's own samples,
+    selects alua0 (its only group serving LUNs is Standby) and no other backstore."""
+    rules = yaml.safe_load(
+        (HERE.parent.parent / "dashboards/rules/lio-risks.rules.yml").read_text()
+    )
+    [expr] = [
+        r["expr"] for g in rules["groups"] for r in g["rules"]
+        if r.get("alert") == "FCTargetALUANoActivePath"
+    ]  # fmt: skip
+    series = []
+    for (name, labels), value in prom(guest, "http-alua.prom").items():
+        if name.startswith("fctarget_lio_alua_tg_pt_gp_"):
+            lab = ",".join(f'{k}="{v}"' for k, v in sorted({**dict(labels), "job": "fctarget",
+                           "instance": "guest"}.items()))  # fmt: skip
+            series.append({"series": f"{name}{{{lab}}}", "values": f"{value:g}x10"})
+    assert len(series) > 10
+    (tmp_path / "rule.yml").write_text(yaml.safe_dump(
+        {"groups": [{"name": "t", "rules": [{"record": "t:no_active_path", "expr": expr}]}]}
+    ))  # fmt: skip
+    want = 'backstore="alua0",backstore_type="fileio",instance="guest",job="fctarget"'
+    test = {
+        "rule_files": ["rule.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": series,
+            "promql_expr_test": [{
+                "expr": "t:no_active_path", "eval_time": "5m",
+                "exp_samples": [{"labels": f"t:no_active_path{{{want}}}", "value": 1}],
+            }],
+        }],
+    }  # fmt: skip
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    r = subprocess.run(
+        [promtool, "test", "rules", "test.yml"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 # --- scsi_latency: the libbpf CO-RE collector on the real 6.1 kernel ---------------------------
