@@ -88,28 +88,34 @@ class Encoder:
             out.append(f"{prefix} {_float_to_go(value)}\n")
 
     def encode(self, items: Iterable[Exposable], openmetrics: bool = False) -> bytes:
-        out: list[str] = []
+        # One family's lines at a time become bytes: the peak is the body plus one family's
+        # lines, not every line of a large host as a string and then again as bytes.
+        chunks: list[bytes] = []
         generic: list[Metric] = []
         for item in items:
             if isinstance(item, HistogramFamily):
                 # few series, and bucket lines are prometheus_client's business: its encoder
                 generic.append(item.to_metric())
             elif isinstance(item, Family):
-                self._family_lines(item, out, openmetrics)
+                lines: list[str] = []
+                self._family_lines(item, lines, openmetrics)
+                chunks.append(_utf8("".join(lines)))
             else:
                 generic.append(item)
-        text = "".join(out)
-        try:
-            body = text.encode("utf-8")
-        except UnicodeEncodeError:
-            # Readers escape names that are not UTF-8 (exporter/readers/names.py) and count
-            # them; a string that slipped through must not take the whole exposition down.
-            body = text.encode("utf-8", "backslashreplace")
         if generic:
-            body += reference_encode(generic, openmetrics, eof=False)
+            chunks.append(reference_encode(generic, openmetrics, eof=False))
         if openmetrics:
-            body += b"# EOF\n"
-        return body
+            chunks.append(b"# EOF\n")
+        return b"".join(chunks)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Readers escape names that are not UTF-8 (exporter/readers/names.py) and count them;
+        # a string that slipped through must not take the whole exposition down.
+        return text.encode("utf-8", "backslashreplace")
 
 
 class _Static:
