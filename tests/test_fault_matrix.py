@@ -199,6 +199,16 @@ def test_fault_class(tmp_path: Path, fault: str) -> None:
                 else:  # the walk may or may not meet a half-moved object: never an error
                     assert got == dict.fromkeys(COLLECTORS, 1.0), got
                 assert samples["fctarget_lio_up"] == 1.0
+            if fault == "deleted_mid_walk":  # let the churn finish, then one more scrape
+                mover.join(20)
+                assert not mover.is_alive()
+                start = time.monotonic()
+                status, _, body = http_get(base + "/metrics", timeout=TIMEOUT + 5)
+                assert time.monotonic() - start < TIMEOUT + 1
+                assert status == 200
+                samples = parse_samples(body.decode())
+                for c in COLLECTORS:
+                    assert samples[f'fctarget_scrape_collector_success{{collector="{c}"}}'] == 1
         finally:
             stop.set()
             if mover.is_alive():
@@ -207,7 +217,7 @@ def test_fault_class(tmp_path: Path, fault: str) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "Traceback" not in err, err[-3000:]
-    if fault == "deleted_mid_walk":  # the churn really ran: the LUNs are gone from the last scrape
+    if fault == "deleted_mid_walk":  # the churn really ran: its LUNs are gone from the last scrape
         assert not list(h.target.glob("qla2xxx/*/tpgt_1/lun/lun_[2-9]"))
         assert not any('lun="3"' in k for k in samples if k.startswith("fctarget_lio_lun_info"))
     if fault == "non_utf8_names":
