@@ -26,6 +26,8 @@ from dashboards import render
 from dashboards import rules as rules_gen
 from dashboards.promlab import JOB, Lab
 from exporter.simulate import SimParams, SimulatedHost
+from exporter.simulate.qla_debugfs import PERIOD as QLA_PERIOD
+from exporter.simulate.qla_debugfs import QFULL_WINDOW
 from tests.test_dashboard import load as load_dashboard
 
 PARAMS = SimParams(ports=3, cpus=8, numa_nodes=2, seed=3)
@@ -201,16 +203,19 @@ def _firing_on(lab: Lab, name: str, host: int) -> bool:
 
 def _hba_and_backstore_risks(lab: Lab) -> None:
     """The opt-in sources' alerts on B: a firmware dump, an optic losing light, an NPIV vport
-    down, and every ALUA group of a backstore leaving the active states."""
+    down, every ALUA group of a backstore leaving the active states, and a QUEUE FULL burst."""
     lab.sim(lambda h: h.fw_dump(0), B)
     lab.sim(lambda h: h.set_rx_power(1, 1e-7, drift=0.0), B)
     lab.sim(lambda h: h.set_vport_state("Linkdown"), B)
     lab.sim(lambda h: h.set_alua_state(0, "default_tg_pt_gp", 2), B)
+    # B's clock into the simulator's QUEUE FULL window (port 0 under load; qla_debugfs.py)
+    lab.sim(lambda h: h.advance((QFULL_WINDOW[0] + 1 - h.now % QLA_PERIOD) % QLA_PERIOD), B)
     for name in (
         "FCTargetFirmwareDumpWaiting",
         "FCTargetSFPRxPowerLow",
         "FCTargetVportNotActive",
         "FCTargetALUANoActivePath",
+        "FCTargetQueueFullSent",
     ):
         lab.wait_for(lambda n=name: _firing_on(lab, n, B), f"{name} firing on B")  # type: ignore[misc]
     assert not _firing_on(lab, "FCTargetALUANoActivePath", A)
