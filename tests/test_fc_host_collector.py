@@ -25,6 +25,7 @@ from exporter.encode import Encoder
 from exporter.logsetup import RateLimitedLog
 from exporter.parsers.pci import bdf_above_host
 from exporter.paths import HostPaths
+from tests.collect_helpers import Key, samples
 
 LOG = logging.getLogger("test.fc_host")
 FIXTURES = Path(__file__).parent / "fixtures" / "fc_host"
@@ -99,19 +100,6 @@ def scrape(c: FcHostCollector) -> Output:
     out = Output("fc_host", RateLimitedLog(LOG))
     c.collect_blocking(out)
     return out
-
-
-Key = tuple[str, frozenset[tuple[str, str]]]
-
-
-def samples(out: Output) -> dict[Key, float]:
-    got: dict[Key, float] = {}
-    for m in out.metrics():
-        for s in m.to_metric().samples:
-            key = (s.name, frozenset(s.labels.items()))
-            assert key not in got, f"duplicate series {key}"
-            got[key] = s.value
-    return got
 
 
 def value(out: Output, name: str, labels: dict[str, str]) -> float | None:

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from exporter import fsread
-from exporter.collector import CollectorContext, Output
+from exporter.collector import CollectorContext
 from exporter.collectors.qla2xxx import Qla2xxxCollector
 from exporter.logsetup import RateLimitedLog
 from exporter.readers import qla_debugfs as reader
 from exporter.simulate import SimParams, SimulatedHost
+from tests.collect_helpers import collect
 
 LOG = logging.getLogger("test.qla2xxx")
 Sample = tuple[str, frozenset[tuple[str, str]]]
@@ -36,17 +37,6 @@ def make_sim(tmp_path: Path, era: str = "6.x") -> SimulatedHost:
 def collector(paths: object, fw: bool = True, interval: float = 30.0) -> Qla2xxxCollector:
     args = argparse.Namespace(qla2xxx_fw_resource=fw, qla2xxx_fw_resource_min_interval=interval)
     return Qla2xxxCollector(CollectorContext(paths, args, LOG, RateLimitedLog(LOG)))  # type: ignore[arg-type]
-
-
-def scrape(c: Qla2xxxCollector) -> tuple[dict[Sample, float], Output]:
-    out = Output("qla2xxx", RateLimitedLog(LOG))
-    c.collect_blocking(out)
-    got = {
-        (s.name, frozenset(s.labels.items())): s.value
-        for m in out.metrics()
-        for s in m.to_metric().samples
-    }
-    return got, out
 
 
 def port_labels(sim: SimulatedHost, i: int, **extra: str) -> frozenset[tuple[str, str]]:
@@ -91,7 +81,7 @@ def test_values_equal_the_files(tmp_path: Path, era: str) -> None:
     while sim.now < 600.0 + 440.0:  # one period, ending inside the re-login window
         sim.advance(15.0)
     c = collector(sim.paths)
-    got, out = scrape(c)
+    got, out = collect(c)
     assert out.errors == []
     for i in range(2):
         files = file_counters(debug_file(sim, i, "tgt_counters"))
@@ -173,13 +163,13 @@ def _check_sessions(sim: SimulatedHost, got: dict[Sample, float], era: str) -> N
 def test_logout_and_acl_join(tmp_path: Path) -> None:
     sim = make_sim(tmp_path)
     sim.logout(0, 1)
-    got, _ = scrape(collector(sim.paths, fw=False))
+    got, _ = collect(collector(sim.paths, fw=False))
     acl = sim.acl(0, 1).name  # LIO's ACL name: the same colon form joins
     ident = port_labels(sim, 0, initiator=acl)
     assert got[("fctarget_qla2xxx_initiator_logged_in", ident)] == 0
     assert ("fctarget_qla2xxx_session_port_id", ident) not in got
     sim.login(0, 1)
-    got, _ = scrape(collector(sim.paths, fw=False))
+    got, _ = collect(collector(sim.paths, fw=False))
     assert got[("fctarget_qla2xxx_initiator_logged_in", ident)] == 1
     assert got[("fctarget_qla2xxx_initiator_logins_total", ident)] == 2
     assert not any(n.startswith("fctarget_qla2xxx_fw_") for n, _ in got)  # off by default
@@ -204,13 +194,13 @@ def test_fw_resource_reads_are_rate_limited(
     monkeypatch.setattr(fsread, "read_text", counting)
     for t in (0.0, 10.0, 29.9):
         now[0] = 1000.0 + t
-        got, _ = scrape(c)
+        got, _ = collect(c)
     assert len(opened) == 2 and c.fw.reads == 2  # one read per HBA, then the cache
     assert got[("fctarget_qla2xxx_fw_resource_age_seconds", port_labels(sim, 0))] == pytest.approx(
         29.9
     )
     now[0] = 1030.0
-    got, _ = scrape(c)
+    got, _ = collect(c)
     assert len(opened) == 4 and c.fw.reads == 4
     assert got[("fctarget_qla2xxx_fw_resource_age_seconds", port_labels(sim, 0))] == 0
 
@@ -218,10 +208,10 @@ def test_fw_resource_reads_are_rate_limited(
 def test_not_mounted_and_absent(tmp_path: Path) -> None:
     sim = SimulatedHost(str(tmp_path), SimParams(ports=1, cpus=2, luns=1, qla_debugfs="none"))
     sim.build()
-    got, out = scrape(collector(sim.paths))
+    got, out = collect(collector(sim.paths))
     assert got == {} and out.errors == ["qla2xxx:debugfs:not_mounted"]
     os.makedirs(os.path.join(sim.paths.debugfs, "tracing"))  # mounted, qla2xxx not there
-    got, out = scrape(collector(sim.paths))
+    got, out = collect(collector(sim.paths))
     assert got == {} and out.errors == []
 
 
@@ -229,7 +219,7 @@ def test_old_kernel_missing_files_are_absent(tmp_path: Path) -> None:
     sim = make_sim(tmp_path, "4.5")
     d = os.path.join(sim.paths.debugfs, "qla2xxx", f"qla2xxx_{sim.port(1).host_no}")
     os.unlink(os.path.join(d, "tgt_counters"))  # before v4.5
-    got, out = scrape(collector(sim.paths))
+    got, out = collect(collector(sim.paths))
     assert out.errors == []
     assert ("fctarget_qla2xxx_commands_received_total", port_labels(sim, 1)) not in got
     assert ("fctarget_qla2xxx_commands_received_total", port_labels(sim, 0)) in got
@@ -261,7 +251,7 @@ def test_permission_and_lockdown(
         return real(path, limit)
 
     monkeypatch.setattr(fsread, "read_text", refuse)
-    got, out = scrape(collector(sim.paths))
+    got, out = collect(collector(sim.paths))
     name = errno.errorcode[code]
     assert out.errors == [f"qla2xxx:{target}:{name}"]
     assert (
@@ -286,7 +276,7 @@ def test_garbage_short_read_and_mailbox_failure(tmp_path: Path) -> None:
     rport = os.path.join(d, "rports", sorted(os.listdir(os.path.join(d, "rports")))[0])
     replace(Path(rport, "login_gen"), b"1")  # short read: no newline
     shutil.rmtree(os.path.join(d, "rports", sorted(os.listdir(os.path.join(d, "rports")))[1]))
-    got, out = scrape(collector(sim.paths))
+    got, out = collect(collector(sim.paths))
     h = f"qla2xxx_{sim.port(0).host_no}"
     assert sorted(out.errors) == sorted(
         [

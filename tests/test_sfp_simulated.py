@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from exporter import fsread
-from exporter.collector import CollectorContext, Output
+from exporter.collector import CollectorContext
 from exporter.collectors.fc_host import FcHostCollector
 from exporter.collectors.fc_vport import FcVportCollector
 from exporter.collectors.sfp import SfpCollector, SfpOptions
@@ -23,6 +23,7 @@ from exporter.logsetup import RateLimitedLog
 from exporter.parsers.lio import normalize_wwn
 from exporter.readers.sfp import explain_sfp
 from exporter.simulate import SimParams, SimulatedHost
+from tests.collect_helpers import collect, port_labels
 
 LOG = logging.getLogger("test.sfp")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -38,25 +39,9 @@ def sim(tmp_path: Path) -> SimulatedHost:
     return host
 
 
-def scrape(c: SfpCollector | FcVportCollector | FcHostCollector) -> tuple[Samples, Output]:
-    out = Output(c.name, RateLimitedLog(LOG))
-    c.collect_blocking(out)
-    got = {
-        (s.name, frozenset(s.labels.items())): s.value
-        for m in out.metrics()
-        for s in m.to_metric().samples
-    }
-    return got, out
-
-
 def sfp_collector(sim: SimulatedHost, minutes: float = 10.0) -> SfpCollector:
     args = argparse.Namespace(sfp_cache_interval=minutes)
     return SfpCollector(CollectorContext(sim.paths, args, LOG, RateLimitedLog(LOG)))
-
-
-def port_labels(sim: SimulatedHost, i: int, **extra: str) -> frozenset[tuple[str, str]]:
-    p = sim.port(i)
-    return frozenset({"pci": p.pci, "host": p.host, "wwpn": p.wwpn_colon, **extra}.items())
 
 
 def sfp_file(sim: SimulatedHost, i: int) -> bytes:
@@ -85,7 +70,7 @@ def decode(data: bytes) -> dict[str, float]:
 
 
 def test_values_equal_the_simulated_files(sim: SimulatedHost) -> None:
-    got, out = scrape(sfp_collector(sim))
+    got, out = collect(sfp_collector(sim))
     assert out.errors == []
     for i in (0, 1):
         data = sfp_file(sim, i)
@@ -111,19 +96,19 @@ def test_rx_power_drifts_through_the_low_warning_and_cache_counts_reads(
     c = sfp_collector(sim, minutes=5.0)
     clock = [1000.0]
     c.cache.clock = lambda: clock[0]
-    got, _ = scrape(c)
+    got, _ = collect(c)
     assert c.cache.reads == 2  # one file read per port (eight firmware reads each)
     rx = ("fctarget_sfp_rx_power_watts", port_labels(sim, 0))
     low = ("fctarget_sfp_rx_power_threshold_watts", port_labels(sim, 0, threshold="low_warning"))
     assert got[rx] > got[low]
     sim.advance(600.0)
     clock[0] += 299.0
-    cached, _ = scrape(c)
+    cached, _ = collect(c)
     assert c.cache.reads == 2  # within the 5-minute interval: served from the cache
     assert cached[rx] == got[rx]
     assert cached[("fctarget_sfp_read_age_seconds", port_labels(sim, 0))] == 299.0
     clock[0] += 1.0
-    fresh, _ = scrape(c)
+    fresh, _ = collect(c)
     assert c.cache.reads == 4
     assert fresh[rx] < fresh[low]  # 0.4 mW * exp(-0.0035 * 600) = 0.049 mW < 0.0501 mW
     assert fresh[rx] == pytest.approx(decode(sfp_file(sim, 0))["fctarget_sfp_rx_power_watts"])
@@ -147,18 +132,18 @@ def test_bad_reads_are_problems_and_cached(
 
     monkeypatch.setattr(fsread, "read_bytes", fake)
     c = sfp_collector(sim)
-    got, out = scrape(c)
+    got, out = collect(c)
     assert out.errors == [f"sfp:host6/device/sfp:{what}"]
     assert not any(dict(k[1])["host"] == "host6" for k in got)
     assert ("fctarget_sfp_info", port_labels(sim, 1)) not in got  # info has more labels
     assert any(dict(k[1])["host"] == "host7" for k in got)  # the other port is served
-    _, again = scrape(c)
+    _, again = collect(c)
     assert again.errors == out.errors and c.cache.reads == 2  # failure cached, not re-read
 
 
 def test_missing_sfp_file_is_an_absence(sim: SimulatedHost) -> None:
     os.unlink(os.path.join(sim.paths.sysfs, "devices", sim.port(0).devpath, "host6", "sfp"))
-    got, out = scrape(sfp_collector(sim))
+    got, out = collect(sfp_collector(sim))
     assert out.errors == []
     assert {dict(k[1])["host"] for k in got} == {"host7"}
     assert "host6: no sfp attribute" in "\n".join(explain_sfp(sim.paths))
@@ -178,7 +163,7 @@ def test_vport_state_and_join(sim: SimulatedHost) -> None:
     c = FcVportCollector(
         CollectorContext(sim.paths, argparse.Namespace(), LOG, RateLimitedLog(LOG))
     )
-    got, out = scrape(c)
+    got, out = collect(c)
     assert out.errors == []
     v = sim.vports[0]
     d = os.path.join(sim.paths.sysfs, "class", "fc_vports", v.name)
@@ -191,7 +176,7 @@ def test_vport_state_and_join(sim: SimulatedHost) -> None:
     npiv_dir = f"{sim.port(0).wwpn_colon}@{v.wwpn:016x}:{v.wwnn:016x}"
     assert normalize_wwn(npiv_dir, "qla2xxx_npiv") == target
     sim.set_vport_state("Fabric Rejected WWN")
-    got, _ = scrape(c)
+    got, _ = collect(c)
     assert got[("fctarget_fc_vport_active", key)] == 0.0
     assert (
         got[("fctarget_fc_vport_state", port_labels(sim, 0, state="Fabric Rejected WWN", **labels))]
@@ -203,12 +188,12 @@ def test_vport_state_and_join(sim: SimulatedHost) -> None:
 def test_fc_host_firmware_extras(sim: SimulatedHost) -> None:
     args = argparse.Namespace(fc_host_stats_min_interval=0.0)
     c = FcHostCollector(CollectorContext(sim.paths, args, LOG, RateLimitedLog(LOG)))
-    got, out = scrape(c)
+    got, out = collect(c)
     assert out.errors == []
     size = "fctarget_fc_host_firmware_dump_size_bytes"
     assert got[(size, port_labels(sim, 1))] == 0.0
     sim.fw_dump(1, size=2663616)
-    got, _ = scrape(c)
+    got, _ = collect(c)
     scsi = os.path.join(sim.paths.sysfs, "class", "scsi_host", "host7")
     with open(os.path.join(scsi, "fw_dump_size")) as f:
         assert got[(size, port_labels(sim, 1))] == int(f.read()) == 2663616
@@ -222,6 +207,6 @@ def test_fc_host_firmware_extras(sim: SimulatedHost) -> None:
     assert ("fctarget_fc_host_firmware_dump_events_total", port_labels(sim, 1)) not in got
     c.fw_dumps.running = True  # as after start() on a host with udev
     c.fw_dumps.on_uevent({"ACTION": "change", "FW_DUMP": "7", "SUBSYSTEM": "pci"})
-    got, _ = scrape(c)
+    got, _ = collect(c)
     assert got[("fctarget_fc_host_firmware_dump_events_total", port_labels(sim, 1))] == 1.0
     assert got[("fctarget_fc_host_firmware_dump_events_total", port_labels(sim, 0))] == 0.0
